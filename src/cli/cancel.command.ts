@@ -1,0 +1,36 @@
+import { dunningPolicy, operatorActor } from '../deps.ts';
+import { cancelSubscription } from '../subscriptions/operator-actions.ts';
+import { EXIT_OK, optional, printJson, type Command } from './command.ts';
+import { subscriptionJson, subscriptionText } from './present.ts';
+
+export const cancelCommand: Command = {
+  name: 'cancel',
+  summary: 'Cancel a subscription now, or at the end of its period',
+  help: `Usage: rebill cancel ID [--at-period-end] [--reason TEXT] [--json]
+
+Cancels now: no further charge is made (a charge already in flight is still recorded, and a
+success after the cancel is flagged in the events for a refund decision).
+With --at-period-end the subscription stays active until its next renewal instant and then ends
+instead of renewing.
+
+Example:
+  rebill cancel 0b6f3c1e-8a57-4c3e-9d3f-2f1a6c0e9b7d --reason "customer asked by e-mail"
+`,
+  options: { 'at-period-end': { type: 'boolean' }, reason: { type: 'string' } },
+  positionals: { min: 1, max: 1 },
+  async run(args, ctx) {
+    const id = args.positionals[0]!;
+    const atPeriodEnd = Boolean(args.values['at-period-end']);
+    const subscription = await ctx.withDatabase(({ db }) =>
+      cancelSubscription(db, id, atPeriodEnd, {
+        now: ctx.clock().now(),
+        actor: operatorActor(),
+        reason: optional(args, 'reason') ?? null,
+        policy: dunningPolicy(ctx.config()),
+      }),
+    );
+    if (args.json) printJson(ctx.stdout, subscriptionJson(subscription));
+    else ctx.stdout.write(`${atPeriodEnd ? 'Will end at the period end.' : 'Canceled.'}\n${subscriptionText(subscription)}`);
+    return EXIT_OK;
+  },
+};

@@ -1,0 +1,77 @@
+import { INTERVALS } from '../plans/billing-calendar.ts';
+import { enrol } from '../subscriptions/enrol.ts';
+import { operatorActor } from '../deps.ts';
+import { EXIT_OK, optional, printJson, required, type Command } from './command.ts';
+import { subscriptionJson, subscriptionText } from './present.ts';
+
+export const enrolCommand: Command = {
+  name: 'enrol',
+  summary: 'Create a subscription',
+  help: `Usage: rebill enrol --email E --first-name F --last-name L --country CC --interval I
+                    --amount 9.99 --currency USD --quickpay-id ID [options]
+
+Creates a subscription and prints it.
+
+Without --first-paid-at the first purchase (${'X1'}) is still to be charged: the subscription is
+"incomplete" and due now. With --first-paid-at T the first purchase already happened at T
+(through your own checkout): T is the anchor, the subscription is "active", and the next charge
+is renewal --renewals-paid + 1 at its calendar instant (which may already be due).
+
+Options:
+  --email E              customer e-mail (at most 50 characters)
+  --first-name F         customer first name
+  --last-name L          customer last name
+  --country CC           ISO 3166 two-letter country code, e.g. US
+  --interval I           ${INTERVALS.join(' | ')}
+  --amount A             price per period as a decimal, e.g. 9.99 (1000 for JPY)
+  --currency C           ISO 4217 code with at most 2 decimals, e.g. USD, EUR, JPY
+  --quickpay-id ID       the card token (QuickPay ID) from Oceanpayment
+  --timezone Z           IANA time zone renewals follow (default UTC)
+  --product NAME         product name sent to the gateway (default from the interval)
+  --first-paid-at T      ISO 8601 time of the first purchase (no offset: in --timezone)
+  --renewals-paid N      renewals already paid since then (default 0; needs --first-paid-at)
+  --reason TEXT          why, for the event log
+  --json                 print JSON
+Example:
+  rebill enrol --email ada@example.com --first-name Ada --last-name Lovelace --country GB \\
+    --interval month --amount 9.99 --currency GBP --quickpay-id 9ead3654-8f84-4d02-acab-6ac9dd10531f \\
+    --timezone Europe/London
+`,
+  options: {
+    email: { type: 'string' },
+    'first-name': { type: 'string' },
+    'last-name': { type: 'string' },
+    country: { type: 'string' },
+    interval: { type: 'string' },
+    amount: { type: 'string' },
+    currency: { type: 'string' },
+    'quickpay-id': { type: 'string' },
+    timezone: { type: 'string' },
+    product: { type: 'string' },
+    'first-paid-at': { type: 'string' },
+    'renewals-paid': { type: 'string' },
+    reason: { type: 'string' },
+  },
+  async run(args, ctx) {
+    const input = {
+      email: required(args, 'email'),
+      firstName: required(args, 'first-name'),
+      lastName: required(args, 'last-name'),
+      country: required(args, 'country'),
+      interval: required(args, 'interval'),
+      amount: required(args, 'amount'),
+      currency: required(args, 'currency'),
+      quickpayId: required(args, 'quickpay-id'),
+      timezone: optional(args, 'timezone'),
+      product: optional(args, 'product'),
+      firstPaidAt: optional(args, 'first-paid-at'),
+      renewalsPaid: optional(args, 'renewals-paid'),
+    };
+    const subscription = await ctx.withDatabase(({ db }) =>
+      enrol(db, input, { now: ctx.clock().now(), actor: operatorActor(), reason: optional(args, 'reason') ?? null }),
+    );
+    if (args.json) printJson(ctx.stdout, subscriptionJson(subscription));
+    else ctx.stdout.write(`Enrolled.\n${subscriptionText(subscription)}`);
+    return EXIT_OK;
+  },
+};

@@ -1,0 +1,227 @@
+/**
+ * Configuration comes from environment variables only. Every variable is declared once below
+ * (name, default, meaning); loadConfig checks them all and reports every problem at once,
+ * each with how to fix it. The README's configuration table is checked against this list.
+ */
+import { resolve } from 'node:path';
+import { parseDuration, parseDurationList } from './lib/durations.ts';
+
+export interface EnvVarSpec {
+  readonly name: string;
+  /** The default as a person would write it, or undefined when unset means "not used". */
+  readonly default: string | undefined;
+  readonly doc: string;
+}
+
+export const ENV_VARS = [
+  { name: 'DATABASE_URL', default: undefined, doc: 'PostgreSQL connection string. Unset: an embedded PostgreSQL under `REBILL_DATA_DIR/pg`.' },
+  { name: 'REBILL_DATA_DIR', default: '.rebill', doc: 'Where local state lives: the embedded database and the e-mail files.' },
+  { name: 'REBILL_DB_POOL_SIZE', default: '10', doc: 'Database connections per process.' },
+  { name: 'OCEANPAYMENT_ACCOUNT', default: undefined, doc: 'Merchant account. Unset (outside production): the built-in sandbox gateway is started and used.' },
+  { name: 'OCEANPAYMENT_TERMINAL', default: undefined, doc: 'Terminal charges are sent with.' },
+  { name: 'OCEANPAYMENT_SECURE_CODE', default: undefined, doc: "The terminal's secure code (signs requests, verifies answers). Never logged." },
+  { name: 'OCEANPAYMENT_EXTRA_TERMINALS', default: undefined, doc: 'Other terminals whose messages must verify, as `terminal:secureCode` pairs separated by commas (e.g. a 3-D Secure terminal).' },
+  { name: 'OCEANPAYMENT_GATEWAY_URL', default: 'https://test-secure.oceanpayment.com', doc: 'Base of `/gateway/direct/pay`. Live: `https://secure.oceanpayment.com`.' },
+  { name: 'OCEANPAYMENT_QUERY_URL', default: 'https://test-query.oceanpayment.com', doc: 'Base of `/service/check/normal`. Live: `https://query.oceanpayment.com`.' },
+  { name: 'OCEANPAYMENT_TIMEOUT_MS', default: '60000', doc: 'How long a charge or query may take before its outcome counts as unknown (then resolved by query).' },
+  { name: 'OCEANPAYMENT_METHODS', default: 'Credit Card', doc: 'The `methods` field sent with charges.' },
+  { name: 'REBILL_SANDBOX_PORT', default: '0', doc: 'Port of the built-in sandbox when it is used (0: any free port).' },
+  { name: 'REBILL_PUBLIC_URL', default: 'http://localhost:8080', doc: 'How the gateway and customers reach this worker: `noticeUrl`, `backUrl` and e-mailed links are built from it.' },
+  { name: 'REBILL_PORT', default: '8080', doc: 'Port the worker listens on (health, metrics, notices, return page, payment links).' },
+  { name: 'REBILL_RETRY_SCHEDULE', default: '1d,3d,5d,7d', doc: 'Dunning: retries after a failed renewal, counted from the first failure; after the last the subscription is `unpaid`.' },
+  { name: 'REBILL_CHARGE_CONCURRENCY', default: '64', doc: 'Charges in flight at once per worker.' },
+  { name: 'REBILL_CHARGE_BATCH_SIZE', default: '32', doc: 'Charge jobs a worker claims and records together in one transaction.' },
+  { name: 'REBILL_SCHEDULER_BATCH_SIZE', default: '500', doc: 'Due subscriptions the scheduler queues per statement.' },
+  { name: 'REBILL_MAX_CATCHUP_PERIODS', default: '2', doc: 'A subscription more periods behind than this is charged for the latest period only; the skipped ones are recorded as events.' },
+  { name: 'REBILL_REQUEST_ERROR_RETRY', default: '15m', doc: 'Wait before retrying a charge the gateway refused as malformed or badly signed (our configuration, not the customer).' },
+  { name: 'REBILL_QUERY_SCHEDULE', default: '1m,5m,30m,2h,12h', doc: 'When unresolved attempts are queried; the last interval repeats.' },
+  { name: 'REBILL_SHUTDOWN_GRACE_MS', default: '65000', doc: 'On SIGTERM, how long in-flight charges may take to finish.' },
+  { name: 'REBILL_ALLOW_EMBEDDED_DB', default: 'false', doc: 'With `NODE_ENV=production`, allow the embedded database anyway.' },
+  { name: 'REBILL_ALLOW_SANDBOX', default: 'false', doc: 'With `NODE_ENV=production`, allow the sandbox gateway anyway.' },
+  { name: 'REBILL_CLOCK_OFFSET_MS', default: '0', doc: "Shifts this process's clock (for testing clock skew between workers)." },
+  { name: 'REBILL_OPERATOR', default: undefined, doc: 'Name recorded as the actor of CLI changes in the event log (default: the OS user name).' },
+  { name: 'LOG_LEVEL', default: 'info', doc: 'pino log level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.' },
+  { name: 'NODE_ENV', default: undefined, doc: '`production` refuses the embedded database and the sandbox unless allowed above, and requires `REBILL_PUBLIC_URL`.' },
+] as const satisfies readonly EnvVarSpec[];
+
+type EnvName = (typeof ENV_VARS)[number]['name'];
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface GatewayCredentials {
+  account: string;
+  terminal: string;
+  secureCode: string;
+  /** terminal -> secure code, for messages naming another terminal of the merchant. */
+  extraTerminals: Record<string, string>;
+}
+
+export interface Config {
+  production: boolean;
+  dataDir: string;
+  database: { url: string | null; poolSize: number };
+  gateway: {
+    /** null: no account configured, the built-in sandbox is used. */
+    credentials: GatewayCredentials | null;
+    gatewayUrl: string;
+    queryUrl: string;
+    timeoutMs: number;
+    methods: string;
+    sandboxPort: number;
+  };
+  http: { publicUrl: string; port: number };
+  renewals: {
+    retryScheduleMs: number[];
+    chargeConcurrency: number;
+    chargeBatchSize: number;
+    schedulerBatchSize: number;
+    maxCatchupPeriods: number;
+    requestErrorRetryMs: number;
+    queryScheduleMs: number[];
+    shutdownGraceMs: number;
+  };
+  clockOffsetMs: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`rebill cannot start; fix the configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Reads and checks the environment; throws a ConfigError listing every problem. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const raw = (name: EnvName): string | undefined => {
+    const value = env[name]?.trim();
+    if (value) return value;
+    return ENV_VARS.find((v) => v.name === name)?.default;
+  };
+  const isSet = (name: EnvName) => Boolean(env[name]?.trim());
+
+  const integer = (name: EnvName, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const text = raw(name) ?? '';
+    const value = Number(text);
+    if (!/^-?\d+$/.test(text) || value < min || value > max) {
+      problems.push(`${name} must be a whole number between ${min} and ${max}, got "${text}"`);
+      return min;
+    }
+    return value;
+  };
+  const duration = (name: EnvName, minMs: number): number => {
+    const text = raw(name) ?? '';
+    const value = parseDuration(text);
+    if (value === null || value < minMs) {
+      problems.push(`${name} must be a duration of at least ${minMs} ms such as 30s, 15m or 2h, got "${text}"`);
+      return minMs;
+    }
+    return value;
+  };
+  const durationList = (name: EnvName): number[] => {
+    const text = raw(name) ?? '';
+    const values = parseDurationList(text);
+    if (!values || values.some((v) => v <= 0)) {
+      problems.push(`${name} must be a comma-separated list of positive durations such as 1d,3d,5d,7d, got "${text}"`);
+      return [60_000];
+    }
+    return values;
+  };
+  const boolean = (name: EnvName): boolean => {
+    const text = (raw(name) ?? 'false').toLowerCase();
+    if (['1', 'true', 'yes'].includes(text)) return true;
+    if (['0', 'false', 'no'].includes(text)) return false;
+    problems.push(`${name} must be true or false, got "${text}"`);
+    return false;
+  };
+  const httpUrl = (name: EnvName): string => {
+    const text = raw(name) ?? '';
+    try {
+      const url = new URL(text);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+      return text.replace(/\/+$/, '');
+    } catch {
+      problems.push(`${name} must be an http(s) URL such as https://billing.example.com, got "${text}"`);
+      return 'http://invalid';
+    }
+  };
+
+  const production = env.NODE_ENV === 'production';
+  const databaseUrl = env.DATABASE_URL?.trim() || null;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL must start with postgres:// or postgresql://, e.g. postgres://rebill:secret@db.internal:5432/rebill');
+  }
+  if (production && !databaseUrl && !boolean('REBILL_ALLOW_EMBEDDED_DB')) {
+    problems.push('NODE_ENV=production but DATABASE_URL is not set: set DATABASE_URL to your PostgreSQL, or REBILL_ALLOW_EMBEDDED_DB=true to use the embedded one');
+  }
+
+  const credentialNames = ['OCEANPAYMENT_ACCOUNT', 'OCEANPAYMENT_TERMINAL', 'OCEANPAYMENT_SECURE_CODE'] as const;
+  const setCredentials = credentialNames.filter(isSet);
+  let credentials: GatewayCredentials | null = null;
+  if (setCredentials.length > 0 && setCredentials.length < credentialNames.length) {
+    const missing = credentialNames.filter((n) => !isSet(n));
+    problems.push(`${missing.join(' and ')} must be set together with ${setCredentials.join(' and ')} (or unset all three to use the sandbox)`);
+  } else if (setCredentials.length === credentialNames.length) {
+    credentials = {
+      account: raw('OCEANPAYMENT_ACCOUNT')!,
+      terminal: raw('OCEANPAYMENT_TERMINAL')!,
+      secureCode: raw('OCEANPAYMENT_SECURE_CODE')!,
+      extraTerminals: parseExtraTerminals(raw('OCEANPAYMENT_EXTRA_TERMINALS'), problems),
+    };
+    if (!/^\d{6}$/.test(credentials.account)) problems.push(`OCEANPAYMENT_ACCOUNT must be the 6-digit account number, got "${credentials.account}"`);
+    if (!/^\d{8,12}$/.test(credentials.terminal)) problems.push(`OCEANPAYMENT_TERMINAL must be the 8-12 digit terminal number, got "${credentials.terminal}"`);
+  } else if (production && !boolean('REBILL_ALLOW_SANDBOX')) {
+    problems.push('NODE_ENV=production but no Oceanpayment account is configured: set OCEANPAYMENT_ACCOUNT, OCEANPAYMENT_TERMINAL and OCEANPAYMENT_SECURE_CODE, or REBILL_ALLOW_SANDBOX=true to use the sandbox');
+  }
+
+  if (production && !isSet('REBILL_PUBLIC_URL')) {
+    problems.push('NODE_ENV=production requires REBILL_PUBLIC_URL: the public https address the gateway and customers reach this worker at');
+  }
+  const logLevel = raw('LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+
+  const config: Config = {
+    production,
+    dataDir: resolve(raw('REBILL_DATA_DIR') ?? '.rebill'),
+    database: { url: databaseUrl, poolSize: integer('REBILL_DB_POOL_SIZE', 2, 500) },
+    gateway: {
+      credentials,
+      gatewayUrl: httpUrl('OCEANPAYMENT_GATEWAY_URL'),
+      queryUrl: httpUrl('OCEANPAYMENT_QUERY_URL'),
+      timeoutMs: integer('OCEANPAYMENT_TIMEOUT_MS', 100, 600_000),
+      methods: raw('OCEANPAYMENT_METHODS') ?? 'Credit Card',
+      sandboxPort: integer('REBILL_SANDBOX_PORT', 0, 65535),
+    },
+    http: { publicUrl: httpUrl('REBILL_PUBLIC_URL'), port: integer('REBILL_PORT', 0, 65535) },
+    renewals: {
+      retryScheduleMs: durationList('REBILL_RETRY_SCHEDULE'),
+      chargeConcurrency: integer('REBILL_CHARGE_CONCURRENCY', 1, 10_000),
+      chargeBatchSize: integer('REBILL_CHARGE_BATCH_SIZE', 1, 1000),
+      schedulerBatchSize: integer('REBILL_SCHEDULER_BATCH_SIZE', 1, 100_000),
+      maxCatchupPeriods: integer('REBILL_MAX_CATCHUP_PERIODS', 1, 1000),
+      requestErrorRetryMs: duration('REBILL_REQUEST_ERROR_RETRY', 1000),
+      queryScheduleMs: durationList('REBILL_QUERY_SCHEDULE'),
+      shutdownGraceMs: integer('REBILL_SHUTDOWN_GRACE_MS', 0, 3_600_000),
+    },
+    clockOffsetMs: integer('REBILL_CLOCK_OFFSET_MS', -86_400_000, 86_400_000),
+    logLevel,
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+function parseExtraTerminals(text: string | undefined, problems: string[]): Record<string, string> {
+  if (!text) return {};
+  const result: Record<string, string> = {};
+  for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [terminal, secureCode] = pair.split(':');
+    if (!terminal || !secureCode || !/^\d{8,12}$/.test(terminal)) {
+      problems.push(`OCEANPAYMENT_EXTRA_TERMINALS must be terminal:secureCode pairs separated by commas; "${pair.replace(/:.*/, ':…')}" is not`);
+      continue;
+    }
+    result[terminal] = secureCode;
+  }
+  return result;
+}

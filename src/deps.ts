@@ -1,0 +1,77 @@
+/**
+ * The composition root: turns configuration into the live parts a command or the worker needs
+ * (logger, clock, database). Everything else receives these as arguments.
+ */
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import type { Config } from './config.ts';
+import { connectDatabase, type DatabaseHandle } from './db/connect.ts';
+import { acquireEmbeddedPostgres, type EmbeddedLease } from './db/embedded.ts';
+import { pendingMigrations } from './db/migrate.ts';
+import { prepareDatabase } from './db/prepare.ts';
+import { systemClock, type Clock } from './lib/clock.ts';
+import type { Logger } from './lib/logger.ts';
+import type { DunningPolicy } from './subscriptions/subscription-machine.ts';
+
+export interface OpenedDatabase extends DatabaseHandle {
+  readonly url: string;
+  readonly embedded: boolean;
+}
+
+/**
+ * Connects to DATABASE_URL, or to the embedded server (starting it if no other rebill process
+ * has). `migrate: 'auto'` brings an embedded database up to date and refuses an outdated external one.
+ */
+export async function openDatabase(
+  config: Config,
+  logger: Logger,
+  options: { migrate: 'always' | 'auto' | 'never'; applicationName?: string } = { migrate: 'auto' },
+): Promise<OpenedDatabase> {
+  let lease: EmbeddedLease | null = null;
+  let url = config.database.url;
+  if (!url) {
+    const dir = join(config.dataDir, 'pg');
+    lease = await acquireEmbeddedPostgres({ dir });
+    url = lease.url;
+    logger.debug({ dir, port: lease.port }, 'using the embedded PostgreSQL');
+  }
+  const handle = connectDatabase(url, { poolSize: config.database.poolSize, applicationName: options.applicationName ?? 'rebill' });
+  const close = async () => {
+    await handle.close();
+    await lease?.release();
+  };
+  try {
+    if (options.migrate === 'always' || (options.migrate === 'auto' && lease)) {
+      const report = await prepareDatabase(handle);
+      if (report.applied.length) logger.info({ applied: report.applied }, 'database migrated');
+    } else if (options.migrate === 'auto') {
+      const pending = await pendingMigrations(handle.db);
+      if (pending.length) {
+        throw new Error(`the database schema is not up to date (${pending.join(', ')} pending): run \`rebill migrate\` first`);
+      }
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { ...handle, url, embedded: lease !== null, close };
+}
+
+export function clockFrom(config: Config): Clock {
+  return systemClock(config.clockOffsetMs);
+}
+
+export function dunningPolicy(config: Config): DunningPolicy {
+  return { retryScheduleMs: config.renewals.retryScheduleMs, requestErrorRetryMs: config.renewals.requestErrorRetryMs };
+}
+
+/** Who an operator's change is recorded as in the event log. */
+export function operatorActor(): string {
+  let name = 'unknown';
+  try {
+    name = userInfo().username;
+  } catch {
+    // no passwd entry (some containers)
+  }
+  return `operator:${process.env.REBILL_OPERATOR?.trim() || name}`;
+}

@@ -1,0 +1,24 @@
+import type { DbOrTx, Tx } from '../db/connect.ts';
+import type { Subscription } from '../db/database.ts';
+import { NotFoundError } from '../lib/errors.ts';
+import { findSubscription, lockSubscriptions } from './subscription.repo.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function notFound(id: string): NotFoundError {
+  return UUID.test(id)
+    ? new NotFoundError(`no subscription with id ${id}`)
+    : new NotFoundError(`"${id}" is not a subscription id (ids look like 0b6f3c1e-8a57-4c3e-9d3f-2f1a6c0e9b7d)`);
+}
+
+export async function getSubscription(db: DbOrTx, id: string): Promise<Subscription> {
+  const row = UUID.test(id) ? await findSubscription(db, id) : undefined;
+  if (!row) throw notFound(id);
+  return row;
+}
+
+export async function lockSubscription(tx: Tx, id: string): Promise<Subscription> {
+  const [row] = UUID.test(id) ? await lockSubscriptions(tx, [id]) : [];
+  if (!row) throw notFound(id);
+  return row;
+}

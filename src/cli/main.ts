@@ -6,6 +6,7 @@ import { EXIT_USAGE, UsageError, createContext, parseCommandArgs, reportError, t
 import { enrolCommand } from './enrol.command.ts';
 import { listCommand } from './list.command.ts';
 import { migrateCommand } from './migrate.command.ts';
+import { sandboxCommand } from './sandbox.command.ts';
 import { showCommand } from './show.command.ts';
 import { workerCommand } from './worker.command.ts';
 
@@ -17,6 +18,7 @@ export const COMMANDS: readonly Command[] = [
   calendarCommand,
   migrateCommand,
   workerCommand,
+  sandboxCommand,
 ];
 
 function overview(): string {

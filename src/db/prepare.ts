@@ -1,7 +1,17 @@
-/** Brings a database to the schema this version of rebill needs. */
+/** Brings a database to what this version of rebill needs: its own schema and pg-boss's. */
+import { createBoss, createQueues } from '../renewals/queue.ts';
 import type { DatabaseHandle } from './connect.ts';
 import { migrateToLatest, type MigrationReport } from './migrate.ts';
 
 export async function prepareDatabase(handle: DatabaseHandle): Promise<MigrationReport> {
-  return migrateToLatest(handle.db);
+  const report = await migrateToLatest(handle.db);
+  // pg-boss creates and migrates its schema on start, under its own advisory lock.
+  const boss = createBoss(handle.pool, { background: false });
+  await boss.start();
+  try {
+    await createQueues(boss);
+  } finally {
+    await boss.stop({ graceful: false, wait: true });
+  }
+  return report;
 }

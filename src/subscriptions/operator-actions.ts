@@ -4,7 +4,8 @@
  */
 import type { Db, Tx } from '../db/connect.ts';
 import type { Subscription } from '../db/database.ts';
-import { ConflictError } from '../lib/errors.ts';
+import { ConflictError, ValidationError } from '../lib/errors.ts';
+import { openAttemptOf } from '../renewals/charge-attempt.repo.ts';
 import { insertEvents } from './events.repo.ts';
 import { lockSubscription } from './lookup.ts';
 import { saveSubscriptionStates, type SubscriptionChange } from './subscription.repo.ts';
@@ -36,6 +37,38 @@ export async function applyOperatorEvent(
     await insertEvents(tx, applied.events);
     return tx.selectFrom('subscriptions').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
   });
+}
+
+export function requestRetry(db: Db, id: string, ctx: OperatorContext, queueCharge: QueueCharge): Promise<Subscription> {
+  return applyOperatorEvent(db, id, { type: 'retry_requested' }, ctx, async (tx, row) => {
+    await refuseWhileAttemptOpen(tx, row);
+    await queueCharge(tx, row);
+  });
+}
+
+/** Replaces the card token; a subscription stopped by a hard decline is charged again on the next tick. */
+export function updateToken(db: Db, id: string, quickpayId: string, ctx: OperatorContext): Promise<Subscription> {
+  const token = quickpayId.trim();
+  if (!token || /\s/.test(token) || token.length > 100) {
+    throw new ValidationError(`quickpay id "${quickpayId}" must be the gateway's card token: 1 to 100 characters without spaces`);
+  }
+  return applyOperatorEvent(db, id, { type: 'token_replaced' }, ctx, async (_tx, row, change) => {
+    if (row.quickpay_id === token) throw new ConflictError(`subscription ${id} already uses that token`);
+    change.quickpayId = token;
+    return { previous_token_ends: row.quickpay_id.slice(-6), new_token_ends: token.slice(-6) };
+  });
+}
+
+/** Queues a charge job for the subscription inside the operator's transaction. */
+export type QueueCharge = (tx: Tx, row: Subscription) => Promise<void>;
+
+async function refuseWhileAttemptOpen(tx: Tx, row: Subscription): Promise<void> {
+  const open = await openAttemptOf(tx, row.id);
+  if (open) {
+    throw new ConflictError(
+      `attempt ${open.order_number} is ${open.status}, awaiting its outcome: run \`rebill resolve ${row.id}\` to query it instead`,
+    );
+  }
 }
 
 export function cancelSubscription(db: Db, id: string, atPeriodEnd: boolean, ctx: OperatorContext): Promise<Subscription> {

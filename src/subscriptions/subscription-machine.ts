@@ -156,10 +156,12 @@ export function transition(
       return done({ status: 'canceled', canceledAt: state.nextRenewalAt ?? now, nextAttemptAt: null, nextRenewalAt: null });
 
     case 'dunning_exhausted':
-      flags.push('retries_exhausted');
       return done({ status: 'unpaid', nextAttemptAt: null });
 
     case 'retry_requested':
+      if (state.status === 'active' && state.nextRenewalAt && state.nextRenewalAt > now) {
+        return { ok: false, refusal: `nothing is due until ${state.nextRenewalAt.toISOString()}` };
+      }
       return done({ nextAttemptAt: now });
 
     case 'token_replaced':

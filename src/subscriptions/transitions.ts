@@ -2,7 +2,8 @@
  * Glue between the pure machine and the tables: applies an event to a locked subscription and
  * returns the row change plus the event-log entries that explain it.
  */
-import type { Subscription } from '../db/database.ts';
+import type { Tx } from '../db/connect.ts';
+import type { ChargeAttempt, Subscription } from '../db/database.ts';
 import type { NewEvent } from './events.repo.ts';
 import type { SubscriptionChange } from './subscription.repo.ts';
 import { stateOf } from './subscription.repo.ts';
@@ -87,4 +88,21 @@ export function applyEventToRow(
   policy: DunningPolicy,
 ): AppliedTransition {
   return applyEvent(row, stateOf(row), event, ctx, policy);
+}
+
+/** One change to a subscription (or only to its attempt), for side effects that commit with it. */
+export interface TransitionRecord {
+  /** The row as it was before. */
+  subscription: Subscription;
+  before: SubscriptionState;
+  after: SubscriptionState;
+  /** null when only the attempt changed (pending, unknown). */
+  event: SubscriptionEvent | null;
+  flags: TransitionFlag[];
+  attempt: ChargeAttempt | null;
+}
+
+/** Side effects that must commit with the change: e-mails to the outbox, payment links. */
+export interface FollowUps {
+  afterChanges(tx: Tx, records: readonly TransitionRecord[], now: Date): Promise<void>;
 }

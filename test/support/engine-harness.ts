@@ -1,0 +1,191 @@
+/**
+ * The renewal engine in-process, for integration tests: a real PostgreSQL database, the sandbox
+ * over real HTTP, the notice listener on a real port, and a manual clock so periods can pass.
+ * Jobs are driven directly (charge, janitor) instead of waiting for timers.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll } from 'vitest';
+import type { ChargeAttempt, EventRow, Subscription } from '../../src/db/database.ts';
+import { OceanpaymentClient } from '../../src/gateways/oceanpayment/client.ts';
+import { PAYMENT_RESULT_FIELDS, sign } from '../../src/gateways/oceanpayment/sign.ts';
+import { buildFlatXml } from '../../src/gateways/oceanpayment/xml.ts';
+import { startHttpServer, type RunningServer } from '../../src/http/server.ts';
+import { ManualClock } from '../../src/lib/clock.ts';
+import { silentLogger } from '../../src/lib/logger.ts';
+import { gatewayRoutes } from '../../src/notices/listener.ts';
+import { attemptsOf } from '../../src/renewals/charge-attempt.repo.ts';
+import { chargeSubscriptions } from '../../src/renewals/charge-renewal.job.ts';
+import type { RenewalEngine } from '../../src/renewals/engine.ts';
+import { runJanitor } from '../../src/renewals/janitor.ts';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.ts';
+import { enrolMany, validateEnrolment, type EnrolInput } from '../../src/subscriptions/enrol.ts';
+import { eventsOf } from '../../src/subscriptions/events.repo.ts';
+import { findSubscription } from '../../src/subscriptions/subscription.repo.ts';
+import { createMetrics } from '../../src/worker/metrics.ts';
+import { DAY_MS } from '../../src/lib/clock.ts';
+import { useTestDatabase, type TestDatabase } from './database.ts';
+
+export const MERCHANT = { account: '995149', terminal: '99514901', secureCode: 'test-secure-code-1' };
+
+export interface HarnessOptions {
+  sandbox?: Partial<SandboxOptions>;
+  timeoutMs?: number;
+  retryScheduleMs?: number[];
+  /** The secure code the engine signs with (a wrong one makes every request a request error). */
+  engineSecureCode?: string;
+  start?: string;
+}
+
+export interface Harness {
+  readonly db: TestDatabase;
+  readonly sandbox: Sandbox;
+  readonly engine: RenewalEngine;
+  readonly clock: ManualClock;
+  readonly noticeUrl: string;
+  enrol(overrides?: Partial<EnrolInput>): Promise<Subscription>;
+  /** Charges every subscription due at the clock's now, like the scheduler and a charge job would. */
+  chargeDue(): Promise<number>;
+  janitor(): Promise<Awaited<ReturnType<typeof runJanitor>>>;
+  subscription(id: string): Promise<Subscription>;
+  attempts(id: string): Promise<ChargeAttempt[]>;
+  events(id: string): Promise<EventRow[]>;
+  /** Polls until `check` returns a truthy value (notices arrive asynchronously). */
+  eventually<T>(check: () => Promise<T>, timeoutMs?: number): Promise<NonNullable<T>>;
+  /** A notice exactly as the gateway would sign it, for crafting forged, stale or early ones. */
+  signedNotice(fields: Record<string, string>, secureCode?: string): string;
+  postNotice(xml: string): Promise<{ status: number; body: string }>;
+  setEngineGateway(client: OceanpaymentClient): void;
+}
+
+export function useHarness(label: string, options: HarnessOptions = {}): Harness {
+  const database = useTestDatabase(label);
+  const state = {} as { sandbox: Sandbox; listener: RunningServer; engine: RenewalEngine; clients: Set<OceanpaymentClient> };
+  const clock = new ManualClock(options.start ?? '2027-01-31T09:00:00Z');
+
+  beforeAll(async () => {
+    state.sandbox = await startSandbox({
+      accounts: [MERCHANT],
+      noticeRetryDelaysMs: [0, 50, 100, 200, 400],
+      pendingNoticeDelayMs: 100,
+      timeoutHoldMs: 2_000,
+      seed: label,
+      ...options.sandbox,
+    });
+    const client = new OceanpaymentClient({
+      gatewayUrl: state.sandbox.url,
+      queryUrl: state.sandbox.url,
+      credentials: { ...MERCHANT, secureCode: options.engineSecureCode ?? MERCHANT.secureCode },
+      timeoutMs: options.timeoutMs ?? 1_500,
+    });
+    state.clients = new Set([client]);
+    const urls = { notice: '', back: '' };
+    state.engine = {
+      db: database.current.db,
+      gateway: client,
+      credentials: MERCHANT,
+      clock,
+      logger: silentLogger,
+      metrics: createMetrics(async () => ({})),
+      policy: { retryScheduleMs: options.retryScheduleMs ?? [1, 3, 5, 7].map((d) => d * DAY_MS), requestErrorRetryMs: 15 * 60_000 },
+      querySchedule: [60_000, 300_000],
+      maxCatchupPeriods: 2,
+      timeoutMs: options.timeoutMs ?? 1_500,
+      urls,
+    };
+    state.listener = await startHttpServer(
+      gatewayRoutes(state.engine, { merchant: { name: 'Test Shop', supportEmail: 'help@shop.test' }, pokeJanitor: () => {} }),
+      0,
+      silentLogger,
+      '127.0.0.1',
+    );
+    urls.notice = `http://127.0.0.1:${state.listener.port}/oceanpayment/notice`;
+    urls.back = `http://127.0.0.1:${state.listener.port}/oceanpayment/return`;
+  });
+
+  afterAll(async () => {
+    await state.sandbox?.close();
+    await state.listener?.close();
+    for (const c of state.clients ?? []) await c.close();
+  });
+
+  const harness: Harness = {
+    get db() {
+      return database.current;
+    },
+    get sandbox() {
+      return state.sandbox;
+    },
+    get engine() {
+      return state.engine;
+    },
+    clock,
+    get noticeUrl() {
+      return state.engine.urls.notice;
+    },
+    async enrol(overrides = {}) {
+      const result = validateEnrolment(
+        {
+          email: 'ada@example.com',
+          firstName: 'Ada',
+          lastName: 'Lovelace',
+          country: 'GB',
+          interval: 'month',
+          amount: '9.99',
+          currency: 'USD',
+          quickpayId: `approve-${Math.random().toString(36).slice(2)}`,
+          ...overrides,
+        },
+        clock.now(),
+      );
+      if (!result.ok) throw new Error(result.problems.join('; '));
+      await enrolMany(database.current.db, [result.row], { now: clock.now(), actor: 'test' });
+      return (await findSubscription(database.current.db, result.row.id))!;
+    },
+    async chargeDue() {
+      const due = await database.current.db
+        .selectFrom('subscriptions')
+        .select('id')
+        .where('next_attempt_at', '<=', clock.now())
+        .execute();
+      const recorded = await chargeSubscriptions(state.engine, due.map((d) => d.id));
+      return recorded.length;
+    },
+    janitor: () => runJanitor(state.engine),
+    subscription: async (id) => (await findSubscription(database.current.db, id))!,
+    attempts: (id) => attemptsOf(database.current.db, id),
+    events: (id) => eventsOf(database.current.db, id),
+    async eventually(check, timeoutMs = 5_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const value = await check();
+        if (value) return value as NonNullable<typeof value>;
+        if (Date.now() > deadline) throw new Error('condition not met in time');
+        await sleep(25);
+      }
+    },
+    signedNotice(fields, secureCode = MERCHANT.secureCode) {
+      const values: Record<string, string> = {
+        notice_type: 'transaction',
+        response_type: '1',
+        account: MERCHANT.account,
+        terminal: MERCHANT.terminal,
+        order_notes: '',
+        card_number: '411111***1111',
+        payment_authType: '0',
+        payment_risk: '',
+        ...fields,
+      };
+      const signValue = sign(PAYMENT_RESULT_FIELDS, values, secureCode).toUpperCase();
+      return buildFlatXml('response', Object.entries({ ...values, signValue }));
+    },
+    async postNotice(xml) {
+      const response = await fetch(state.engine.urls.notice, { method: 'POST', body: xml, headers: { 'content-type': 'application/xml' } });
+      return { status: response.status, body: await response.text() };
+    },
+    setEngineGateway(client) {
+      state.clients.add(client);
+      (state.engine as { gateway: RenewalEngine['gateway'] }).gateway = client;
+    },
+  };
+  return harness;
+}

@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { parseDuration, parseDurationList } from './lib/durations.ts';
+import { SANDBOX_DEFAULT_ACCOUNT, SANDBOX_DEFAULT_SECURE_CODE, SANDBOX_DEFAULT_TERMINAL } from './sandbox/options.ts';
 
 export interface EnvVarSpec {
   readonly name: string;
@@ -21,13 +22,15 @@ export const ENV_VARS = [
   { name: 'OCEANPAYMENT_TERMINAL', default: undefined, doc: 'Terminal charges are sent with.' },
   { name: 'OCEANPAYMENT_SECURE_CODE', default: undefined, doc: "The terminal's secure code (signs requests, verifies answers). Never logged." },
   { name: 'OCEANPAYMENT_EXTRA_TERMINALS', default: undefined, doc: 'Other terminals whose messages must verify, as `terminal:secureCode` pairs separated by commas (e.g. a 3-D Secure terminal).' },
-  { name: 'OCEANPAYMENT_GATEWAY_URL', default: 'https://test-secure.oceanpayment.com', doc: 'Base of `/gateway/direct/pay`. Live: `https://secure.oceanpayment.com`.' },
-  { name: 'OCEANPAYMENT_QUERY_URL', default: 'https://test-query.oceanpayment.com', doc: 'Base of `/service/check/normal`. Live: `https://query.oceanpayment.com`.' },
+  { name: 'OCEANPAYMENT_GATEWAY_URL', default: 'https://test-secure.oceanpayment.com', doc: 'Base of `/gateway/direct/pay`. Live: `https://secure.oceanpayment.com`. Without an account, setting it points rebill at a sandbox run with `rebill sandbox` instead of the built-in one.' },
+  { name: 'OCEANPAYMENT_QUERY_URL', default: 'https://test-query.oceanpayment.com', doc: 'Base of `/service/check/normal`. Live: `https://query.oceanpayment.com`. Without an account: the gateway URL.' },
   { name: 'OCEANPAYMENT_TIMEOUT_MS', default: '60000', doc: 'How long a charge or query may take before its outcome counts as unknown (then resolved by query).' },
   { name: 'OCEANPAYMENT_METHODS', default: 'Credit Card', doc: 'The `methods` field sent with charges.' },
-  { name: 'REBILL_SANDBOX_PORT', default: '0', doc: 'Port of the built-in sandbox when it is used (0: any free port).' },
+  { name: 'REBILL_SANDBOX_PORT', default: '8081', doc: 'Port of the built-in sandbox the worker starts when no account is configured (CLI commands such as `resolve` reach it there; 0: any free port).' },
   { name: 'REBILL_PUBLIC_URL', default: 'http://localhost:8080', doc: 'How the gateway and customers reach this worker: `noticeUrl`, `backUrl` and e-mailed links are built from it.' },
   { name: 'REBILL_PORT', default: '8080', doc: 'Port the worker listens on (health, metrics, notices, return page, payment links).' },
+  { name: 'REBILL_MERCHANT_NAME', default: 'rebill', doc: 'Your business name, shown to customers on pages and in e-mails.' },
+  { name: 'REBILL_SUPPORT_EMAIL', default: 'support@example.com', doc: 'Where customers are told to write for help (pages and e-mails).' },
   { name: 'REBILL_RETRY_SCHEDULE', default: '1d,3d,5d,7d', doc: 'Dunning: retries after a failed renewal, counted from the first failure; after the last the subscription is `unpaid`.' },
   { name: 'REBILL_CHARGE_CONCURRENCY', default: '64', doc: 'Charges in flight at once per worker.' },
   { name: 'REBILL_CHARGE_BATCH_SIZE', default: '32', doc: 'Charge jobs a worker claims and records together in one transaction.' },
@@ -35,6 +38,7 @@ export const ENV_VARS = [
   { name: 'REBILL_MAX_CATCHUP_PERIODS', default: '2', doc: 'A subscription more periods behind than this is charged for the latest period only; the skipped ones are recorded as events.' },
   { name: 'REBILL_REQUEST_ERROR_RETRY', default: '15m', doc: 'Wait before retrying a charge the gateway refused as malformed or badly signed (our configuration, not the customer).' },
   { name: 'REBILL_QUERY_SCHEDULE', default: '1m,5m,30m,2h,12h', doc: 'When unresolved attempts are queried; the last interval repeats.' },
+  { name: 'REBILL_JANITOR_INTERVAL', default: '30s', doc: 'How often the janitor looks for attempts to query and dunning that has run out.' },
   { name: 'REBILL_SHUTDOWN_GRACE_MS', default: '65000', doc: 'On SIGTERM, how long in-flight charges may take to finish.' },
   { name: 'REBILL_ALLOW_EMBEDDED_DB', default: 'false', doc: 'With `NODE_ENV=production`, allow the embedded database anyway.' },
   { name: 'REBILL_ALLOW_SANDBOX', default: 'false', doc: 'With `NODE_ENV=production`, allow the sandbox gateway anyway.' },
@@ -60,8 +64,11 @@ export interface Config {
   dataDir: string;
   database: { url: string | null; poolSize: number };
   gateway: {
-    /** null: no account configured, the built-in sandbox is used. */
-    credentials: GatewayCredentials | null;
+    /** `sandbox`: no merchant account is configured, so the sandbox's sample account is used. */
+    mode: 'oceanpayment' | 'sandbox';
+    /** The worker starts the sandbox itself (sandbox mode without OCEANPAYMENT_GATEWAY_URL). */
+    builtinSandbox: boolean;
+    credentials: GatewayCredentials;
     gatewayUrl: string;
     queryUrl: string;
     timeoutMs: number;
@@ -69,6 +76,7 @@ export interface Config {
     sandboxPort: number;
   };
   http: { publicUrl: string; port: number };
+  merchant: { name: string; supportEmail: string };
   renewals: {
     retryScheduleMs: number[];
     chargeConcurrency: number;
@@ -77,6 +85,7 @@ export interface Config {
     maxCatchupPeriods: number;
     requestErrorRetryMs: number;
     queryScheduleMs: number[];
+    janitorIntervalMs: number;
     shutdownGraceMs: number;
   };
   clockOffsetMs: number;
@@ -148,6 +157,12 @@ export function loadConfig(env: Env = process.env): Config {
     }
   };
 
+  const emailAddress = (name: EnvName): string => {
+    const text = raw(name) ?? '';
+    if (!/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(text)) problems.push(`${name} must be an e-mail address such as support@shop.example, got "${text}"`);
+    return text;
+  };
+
   const production = env.NODE_ENV === 'production';
   const databaseUrl = env.DATABASE_URL?.trim() || null;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -182,19 +197,34 @@ export function loadConfig(env: Env = process.env): Config {
   const logLevel = raw('LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
 
+  const mode = credentials ? 'oceanpayment' : 'sandbox';
+  const builtinSandbox = !credentials && !isSet('OCEANPAYMENT_GATEWAY_URL');
+  const sandboxPort = integer('REBILL_SANDBOX_PORT', 0, 65535);
+  const builtinUrl = `http://127.0.0.1:${sandboxPort}`;
+  const gatewayUrl = builtinSandbox ? builtinUrl : httpUrl('OCEANPAYMENT_GATEWAY_URL');
+  const queryUrl = builtinSandbox ? builtinUrl : !credentials && !isSet('OCEANPAYMENT_QUERY_URL') ? gatewayUrl : httpUrl('OCEANPAYMENT_QUERY_URL');
+
   const config: Config = {
     production,
     dataDir: resolve(raw('REBILL_DATA_DIR') ?? '.rebill'),
     database: { url: databaseUrl, poolSize: integer('REBILL_DB_POOL_SIZE', 2, 500) },
     gateway: {
-      credentials,
-      gatewayUrl: httpUrl('OCEANPAYMENT_GATEWAY_URL'),
-      queryUrl: httpUrl('OCEANPAYMENT_QUERY_URL'),
+      mode,
+      builtinSandbox,
+      credentials: credentials ?? {
+        account: SANDBOX_DEFAULT_ACCOUNT,
+        terminal: SANDBOX_DEFAULT_TERMINAL,
+        secureCode: SANDBOX_DEFAULT_SECURE_CODE,
+        extraTerminals: {},
+      },
+      gatewayUrl,
+      queryUrl,
       timeoutMs: integer('OCEANPAYMENT_TIMEOUT_MS', 100, 600_000),
       methods: raw('OCEANPAYMENT_METHODS') ?? 'Credit Card',
-      sandboxPort: integer('REBILL_SANDBOX_PORT', 0, 65535),
+      sandboxPort,
     },
     http: { publicUrl: httpUrl('REBILL_PUBLIC_URL'), port: integer('REBILL_PORT', 0, 65535) },
+    merchant: { name: raw('REBILL_MERCHANT_NAME') ?? 'rebill', supportEmail: emailAddress('REBILL_SUPPORT_EMAIL') },
     renewals: {
       retryScheduleMs: durationList('REBILL_RETRY_SCHEDULE'),
       chargeConcurrency: integer('REBILL_CHARGE_CONCURRENCY', 1, 10_000),
@@ -203,6 +233,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxCatchupPeriods: integer('REBILL_MAX_CATCHUP_PERIODS', 1, 1000),
       requestErrorRetryMs: duration('REBILL_REQUEST_ERROR_RETRY', 1000),
       queryScheduleMs: durationList('REBILL_QUERY_SCHEDULE'),
+      janitorIntervalMs: duration('REBILL_JANITOR_INTERVAL', 100),
       shutdownGraceMs: integer('REBILL_SHUTDOWN_GRACE_MS', 0, 3_600_000),
     },
     clockOffsetMs: integer('REBILL_CLOCK_OFFSET_MS', -86_400_000, 86_400_000),

@@ -12,6 +12,11 @@ import { prepareDatabase } from './db/prepare.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import type { Logger } from './lib/logger.ts';
 import type { DunningPolicy } from './subscriptions/subscription-machine.ts';
+import type { Gateway } from './gateways/gateway.ts';
+import { OceanpaymentClient } from './gateways/oceanpayment/client.ts';
+import { engineSettings, type RenewalEngine } from './renewals/engine.ts';
+import { createMetrics, type Metrics } from './worker/metrics.ts';
+import type { Db } from './db/connect.ts';
 
 export interface OpenedDatabase extends DatabaseHandle {
   readonly url: string;
@@ -74,4 +79,34 @@ export function operatorActor(): string {
     // no passwd entry (some containers)
   }
   return `operator:${process.env.REBILL_OPERATOR?.trim() || name}`;
+}
+
+/** The renewal engine over a database and a gateway; the worker and operator commands share it. */
+export function createEngine(
+  config: Config,
+  parts: { db: Db; gateway: Gateway; logger: Logger; clock: Clock; metrics?: Metrics },
+): RenewalEngine {
+  return {
+    db: parts.db,
+    gateway: parts.gateway,
+    credentials: config.gateway.credentials,
+    clock: parts.clock,
+    logger: parts.logger,
+    metrics: parts.metrics ?? createMetrics(async () => ({})),
+    ...engineSettings(config),
+  };
+}
+
+/**
+ * A client for the configured gateway, for commands run beside the worker. Without an account
+ * that is the worker's built-in sandbox on REBILL_SANDBOX_PORT, reachable while the worker runs.
+ */
+export function gatewayClient(config: Config): OceanpaymentClient {
+  return new OceanpaymentClient({
+    gatewayUrl: config.gateway.gatewayUrl,
+    queryUrl: config.gateway.queryUrl,
+    credentials: config.gateway.credentials,
+    timeoutMs: config.gateway.timeoutMs,
+    methods: config.gateway.methods,
+  });
 }

@@ -1,6 +1,8 @@
 import { INTERVALS } from '../plans/billing-calendar.ts';
 import { enrol } from '../subscriptions/enrol.ts';
 import { operatorActor } from '../deps.ts';
+import { createBoss } from '../renewals/queue.ts';
+import { queueChargeNow } from '../renewals/schedule-renewals.job.ts';
 import { EXIT_OK, optional, printJson, required, type Command } from './command.ts';
 import { subscriptionJson, subscriptionText } from './present.ts';
 
@@ -67,9 +69,17 @@ Example:
       firstPaidAt: optional(args, 'first-paid-at'),
       renewalsPaid: optional(args, 'renewals-paid'),
     };
-    const subscription = await ctx.withDatabase(({ db }) =>
-      enrol(db, input, { now: ctx.clock().now(), actor: operatorActor(), reason: optional(args, 'reason') ?? null }),
-    );
+    const now = ctx.clock().now();
+    const subscription = await ctx.withDatabase(({ db, pool }) => {
+      const boss = createBoss(pool, { background: false });
+      return enrol(db, input, {
+        now,
+        actor: operatorActor(),
+        reason: optional(args, 'reason') ?? null,
+        // The first purchase is charged at once, not at the next scheduler tick.
+        afterInsert: (tx, rows) => queueChargeNow(boss, tx, rows.filter((r) => r.status === 'incomplete').map((r) => ({ id: r.id, next_period: r.next_period })), now),
+      });
+    });
     if (args.json) printJson(ctx.stdout, subscriptionJson(subscription));
     else ctx.stdout.write(`Enrolled.\n${subscriptionText(subscription)}`);
     return EXIT_OK;

@@ -6,6 +6,7 @@ import { EXIT_USAGE, UsageError, createContext, parseCommandArgs, reportError, t
 import { enrolCommand } from './enrol.command.ts';
 import { listCommand } from './list.command.ts';
 import { migrateCommand } from './migrate.command.ts';
+import { resolveCommand, retryCommand, updateTokenCommand } from './operator-commands.ts';
 import { sandboxCommand } from './sandbox.command.ts';
 import { showCommand } from './show.command.ts';
 import { workerCommand } from './worker.command.ts';
@@ -15,6 +16,9 @@ export const COMMANDS: readonly Command[] = [
   cancelCommand,
   showCommand,
   listCommand,
+  retryCommand,
+  resolveCommand,
+  updateTokenCommand,
   calendarCommand,
   migrateCommand,
   workerCommand,

@@ -1,54 +1,169 @@
 /**
- * `rebill worker`: migrates, serves HTTP (health now; notices, metrics and payment links as they
- * land), and shuts down cleanly on SIGTERM/SIGINT.
+ * `rebill worker`: the composition of everything that runs in the background. It migrates,
+ * schedules due renewals (a pg-boss cron tick every minute, and at start), keeps charges flowing,
+ * runs the janitor, serves the gateway's notices and customers' pages, and shuts down cleanly.
  */
-import type { Config } from '../config.ts';
-import { openDatabase, type OpenedDatabase } from '../deps.ts';
 import { sql } from 'kysely';
-import { send, startHttpServer, type RunningServer } from '../http/server.ts';
+import type { Config } from '../config.ts';
+import { clockFrom, createEngine, openDatabase } from '../deps.ts';
+import { send, startHttpServer, type RunningServer, type Route } from '../http/server.ts';
+import { CoalescedTask, Periodic } from '../lib/background.ts';
+import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
+import { gatewayRoutes } from '../notices/listener.ts';
+import { ChargePump } from '../renewals/charge-pump.ts';
+import { chargeSubscriptions } from '../renewals/charge-renewal.job.ts';
+import type { RenewalEngine } from '../renewals/engine.ts';
+import { runJanitor } from '../renewals/janitor.ts';
+import { QUEUES, createBoss, createQueues, queuedChargeJobs } from '../renewals/queue.ts';
+import { scheduleDueRenewals } from '../renewals/schedule-renewals.job.ts';
+import type { Db } from '../db/connect.ts';
+import { setUpGateway } from './gateway-setup.ts';
+import { createMetrics } from './metrics.ts';
 
 export interface RunningWorker {
   readonly port: number;
+  readonly engine: RenewalEngine;
+  /** Runs a scheduling pass now and waits for it (tests and the demo use it). */
+  scheduleNow(): Promise<void>;
+  janitorNow(): Promise<void>;
   stop(reason: string): Promise<void>;
 }
 
-export async function startWorker(config: Config, logger: Logger): Promise<RunningWorker> {
-  const database: OpenedDatabase = await openDatabase(config, logger, { migrate: 'always', applicationName: 'rebill-worker' });
-  let http: RunningServer;
+export interface WorkerOptions {
+  clock?: Clock;
+}
+
+export async function startWorker(config: Config, logger: Logger, options: WorkerOptions = {}): Promise<RunningWorker> {
+  const closers: { name: string; close: () => Promise<unknown> }[] = [];
+  const closeAll = async () => {
+    for (const { name, close } of closers.reverse()) {
+      await close().catch((error: unknown) => logger.error({ err: error }, `could not close ${name}`));
+    }
+  };
   try {
-    http = await startHttpServer(
+    const gateway = await setUpGateway(config, logger);
+    closers.push({ name: 'gateway', close: () => gateway.close() });
+    logger.info({ gateway: gateway.gatewayUrl, mode: config.gateway.mode }, `rebill worker starting: ${gateway.description}`);
+
+    const database = await openDatabase(config, logger, { migrate: 'always', applicationName: 'rebill-worker' });
+    closers.push({ name: 'database', close: () => database.close() });
+    const { db } = database;
+    const clock = options.clock ?? clockFrom(config);
+
+    const boss = createBoss(database.pool, { background: true, logger });
+    await boss.start();
+    closers.push({ name: 'job queue', close: () => boss.stop({ graceful: true, wait: true, timeout: 10_000 }) });
+    await createQueues(boss);
+
+    const metrics = createMetrics(() => unresolvedByStatus(db));
+    const engine = createEngine(config, { db, gateway: gateway.gateway, logger, clock, metrics });
+
+    let pump: ChargePump | null = null;
+    const scheduler = new CoalescedTask(
+      'scheduler',
+      async () => {
+        const pass = await scheduleDueRenewals(db, boss, clock.now(), {
+          batchSize: config.renewals.schedulerBatchSize,
+          maxQueued: Math.max(config.renewals.chargeConcurrency * 4, config.renewals.schedulerBatchSize),
+        });
+        if (pass.queued) {
+          logger.info({ queued: pass.queued }, 'due renewals queued');
+          pump?.notify();
+        }
+      },
+      logger,
+    );
+    pump = new ChargePump(
+      boss,
+      { concurrency: config.renewals.chargeConcurrency, batchSize: config.renewals.chargeBatchSize, idlePollMs: 1000 },
+      (ids) => chargeSubscriptions(engine, ids),
+      () => scheduler.request(),
+      logger,
+    );
+    const janitor = new Periodic(
+      new CoalescedTask('janitor', async () => {
+        const report = await runJanitor(engine);
+        if (report.queried || report.unpaid || report.releasedLeases) logger.info(report, 'janitor pass');
+      }, logger),
+      config.renewals.janitorIntervalMs,
+    );
+
+    // The tick: pg-boss's cron creates one job per minute across all workers.
+    await boss.schedule(QUEUES.schedule, '* * * * *');
+    await boss.work(QUEUES.schedule, async () => scheduler.run());
+
+    const http = await startHttpServer(
       [
-        {
-          method: 'GET',
-          path: '/healthz',
-          handler: async (_req, res) => {
-            try {
-              await sql`select 1`.execute(database.db);
-              send(res, 200, JSON.stringify({ status: 'ok', database: 'ok' }), 'application/json');
-            } catch (error) {
-              send(res, 503, JSON.stringify({ status: 'unavailable', database: String(error) }), 'application/json');
-            }
-          },
-        },
+        ...operationsRoutes(db, metrics.registry),
+        ...gatewayRoutes(engine, { merchant: config.merchant, pokeJanitor: () => janitor.poke() }),
       ],
       config.http.port,
       logger,
     );
+    closers.push({ name: 'http server', close: () => http.close() });
+
+    pump.start();
+    janitor.start();
+    scheduler.request();
+    logger.info(
+      { port: http.port, public_url: config.http.publicUrl, embedded_database: database.embedded, concurrency: config.renewals.chargeConcurrency },
+      'worker started',
+    );
+
+    let stopping: Promise<void> | null = null;
+    return {
+      port: http.port,
+      engine,
+      scheduleNow: () => scheduler.run(),
+      janitorNow: () => janitor.task.run(),
+      stop: (reason) =>
+        (stopping ??= (async () => {
+          logger.info({ reason, in_flight: pump.inFlight }, 'worker stopping');
+          const drained = await pump.stop(config.renewals.shutdownGraceMs);
+          if (!drained) logger.warn({ in_flight: pump.inFlight }, 'shutdown deadline passed with charges in flight; the janitor will resolve them by query');
+          await boss.offWork(QUEUES.schedule);
+          await janitor.stop();
+          await scheduler.idle();
+          await closeAll();
+          logger.info('worker stopped');
+        })()),
+    };
   } catch (error) {
-    await database.close();
+    await closeAll();
     throw error;
   }
-  logger.info({ port: http.port, embedded_database: database.embedded }, 'worker started');
-  let stopping: Promise<void> | null = null;
-  return {
-    port: http.port,
-    stop: (reason) =>
-      (stopping ??= (async () => {
-        logger.info({ reason }, 'worker stopping');
-        await http.close();
-        await database.close();
-        logger.info('worker stopped');
-      })()),
-  };
+}
+
+function operationsRoutes(db: Db, registry: ReturnType<typeof createMetrics>['registry']): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/healthz',
+      handler: async (_req, res) => {
+        try {
+          await sql`select 1`.execute(db);
+          const queued = await queuedChargeJobs(db);
+          send(res, 200, JSON.stringify({ status: 'ok', database: 'ok', queue: { charge_jobs_waiting: queued } }), 'application/json');
+        } catch (error) {
+          send(res, 503, JSON.stringify({ status: 'unavailable', error: String(error) }), 'application/json');
+        }
+      },
+    },
+    {
+      method: 'GET',
+      path: '/metrics',
+      handler: async (_req, res) => send(res, 200, await registry.metrics(), registry.contentType),
+    },
+  ];
+}
+
+async function unresolvedByStatus(db: Db): Promise<Record<string, number>> {
+  const rows = await db
+    .selectFrom('charge_attempts')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('status', 'in', ['sending', 'pending', 'action_required', 'unknown'])
+    .groupBy('status')
+    .execute();
+  return Object.fromEntries(['sending', 'pending', 'action_required', 'unknown'].map((s) => [s, Number(rows.find((r) => r.status === s)?.n ?? 0)]));
 }

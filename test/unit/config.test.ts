@@ -16,7 +16,12 @@ describe('configuration', () => {
   it('starts on documented defaults with nothing set: embedded database, sandbox gateway', () => {
     const config = loadConfig({});
     expect(config.database.url).toBeNull();
-    expect(config.gateway.credentials).toBeNull();
+    expect(config.gateway).toMatchObject({
+      mode: 'sandbox',
+      builtinSandbox: true,
+      gatewayUrl: 'http://127.0.0.1:8081',
+      credentials: { account: '995149', terminal: '99514901' },
+    });
     expect(config.gateway.timeoutMs).toBe(60_000);
     expect(config.http).toEqual({ publicUrl: 'http://localhost:8080', port: 8080 });
     expect(config.renewals.retryScheduleMs).toEqual([1, 3, 5, 7].map((d) => d * 86_400_000));
@@ -48,6 +53,11 @@ describe('configuration', () => {
     expect(
       problems({ NODE_ENV: 'production', REBILL_ALLOW_EMBEDDED_DB: 'true', REBILL_ALLOW_SANDBOX: 'true', REBILL_PUBLIC_URL: 'https://b.example.com' }),
     ).toEqual([]);
+  });
+
+  it('without an account but with a gateway URL, talks to that sandbox instead of starting one', () => {
+    const config = loadConfig({ OCEANPAYMENT_GATEWAY_URL: 'http://127.0.0.1:9000' });
+    expect(config.gateway).toMatchObject({ mode: 'sandbox', builtinSandbox: false, gatewayUrl: 'http://127.0.0.1:9000', queryUrl: 'http://127.0.0.1:9000' });
   });
 
   it('reads several terminals so messages from each verify', () => {

@@ -1,0 +1,119 @@
+/** Commands that act on one subscription's charging: retry, resolve, update-token. */
+import { createEngine, dunningPolicy, gatewayClient, operatorActor } from '../deps.ts';
+import { ConflictError } from '../lib/errors.ts';
+import { openAttemptOf } from '../renewals/charge-attempt.repo.ts';
+import { queryAttempts } from '../renewals/janitor.ts';
+import { createBoss } from '../renewals/queue.ts';
+import { queueChargeNow } from '../renewals/schedule-renewals.job.ts';
+import { getSubscription } from '../subscriptions/lookup.ts';
+import { requestRetry, updateToken } from '../subscriptions/operator-actions.ts';
+import { EXIT_OK, optional, printJson, required, type Command, type CommandContext, type Parsed } from './command.ts';
+import { attemptJson, subscriptionJson, subscriptionText } from './present.ts';
+
+function operatorContext(args: Parsed, ctx: CommandContext) {
+  return { now: ctx.clock().now(), actor: operatorActor(), reason: optional(args, 'reason') ?? null, policy: dunningPolicy(ctx.config()) };
+}
+
+export const retryCommand: Command = {
+  name: 'retry',
+  summary: 'Charge a due or past-due subscription now',
+  help: `Usage: rebill retry ID [--reason TEXT] [--json]
+
+Queues a charge for the subscription's current period at once (the running worker picks it up
+within a second or two), e.g. after the customer says they have topped up their card. Works for
+incomplete, past_due and unpaid subscriptions, and active ones whose renewal is due. Refused while
+an attempt is still awaiting its outcome (use \`rebill resolve\`) and for canceled subscriptions.
+
+Example:
+  rebill retry 0b6f3c1e-8a57-4c3e-9d3f-2f1a6c0e9b7d --reason "customer topped up"
+`,
+  options: { reason: { type: 'string' } },
+  positionals: { min: 1, max: 1 },
+  async run(args, ctx) {
+    const id = args.positionals[0]!;
+    const subscription = await ctx.withDatabase(({ db, pool }) => {
+      const boss = createBoss(pool, { background: false });
+      const opCtx = operatorContext(args, ctx);
+      return requestRetry(db, id, opCtx, (tx, row) => queueChargeNow(boss, tx, [row], opCtx.now));
+    });
+    if (args.json) printJson(ctx.stdout, subscriptionJson(subscription));
+    else ctx.stdout.write(`Charge queued; the worker will send it shortly.\n${subscriptionText(subscription)}`);
+    return EXIT_OK;
+  },
+};
+
+export const updateTokenCommand: Command = {
+  name: 'update-token',
+  summary: "Replace a subscription's card token (QuickPay ID)",
+  help: `Usage: rebill update-token ID --quickpay-id NEW [--reason TEXT] [--json]
+
+Replaces the card token charged for the subscription, e.g. after the customer gave a new card
+on your checkout. A subscription stopped by a hard decline (lost card, …) is charged again with
+the new token on the next scheduler tick.
+
+Example:
+  rebill update-token 0b6f3c1e-8a57-4c3e-9d3f-2f1a6c0e9b7d --quickpay-id 5d0c1f0e-2b1a-4c7e-9f3e-0a1b2c3d4e5f
+`,
+  options: { 'quickpay-id': { type: 'string' }, reason: { type: 'string' } },
+  positionals: { min: 1, max: 1 },
+  async run(args, ctx) {
+    const id = args.positionals[0]!;
+    const token = required(args, 'quickpay-id');
+    const subscription = await ctx.withDatabase(({ db }) => updateToken(db, id, token, operatorContext(args, ctx)));
+    if (args.json) printJson(ctx.stdout, subscriptionJson(subscription));
+    else ctx.stdout.write(`Card token replaced.\n${subscriptionText(subscription)}`);
+    return EXIT_OK;
+  },
+};
+
+export const resolveCommand: Command = {
+  name: 'resolve',
+  summary: "Query the gateway now about a subscription's unresolved charge",
+  help: `Usage: rebill resolve ID [--json]
+
+Asks the gateway (/service/check/normal) about the subscription's attempt that is still awaiting
+its outcome (sending, unknown, pending or waiting for 3-D Secure) and records what it says,
+exactly as the janitor would. Without an Oceanpayment account this reaches the worker's built-in
+sandbox, so the worker must be running.
+
+Example:
+  rebill resolve 0b6f3c1e-8a57-4c3e-9d3f-2f1a6c0e9b7d
+`,
+  options: {},
+  positionals: { min: 1, max: 1 },
+  async run(args, ctx) {
+    const id = args.positionals[0]!;
+    const config = ctx.config();
+    const result = await ctx.withDatabase(async ({ db }) => {
+      await getSubscription(db, id);
+      const attempt = await openAttemptOf(db, id);
+      if (!attempt) throw new ConflictError(`subscription ${id} has no attempt awaiting an outcome; nothing to resolve`);
+      const gateway = gatewayClient(config);
+      try {
+        const engine = createEngine(config, { db, gateway, logger: ctx.logger(), clock: ctx.clock() });
+        const [recorded] = await queryAttempts(engine, [attempt], 1);
+        const after = await db.selectFrom('charge_attempts').selectAll().where('id', '=', attempt.id).executeTakeFirstOrThrow();
+        return { recorded, after, subscription: await getSubscription(db, id) };
+      } finally {
+        await gateway.close();
+      }
+    });
+    const zone = result.subscription.timezone;
+    if (args.json) {
+      printJson(ctx.stdout, {
+        changed: result.recorded?.changed ?? false,
+        note: result.recorded?.why ?? null,
+        attempt: attemptJson(result.after, zone),
+        subscription: subscriptionJson(result.subscription),
+      });
+    } else {
+      ctx.stdout.write(
+        result.recorded?.changed
+          ? `Attempt ${result.after.order_number} is now ${result.after.status}.\n`
+          : `Attempt ${result.after.order_number} is still ${result.after.status}: ${result.recorded?.why ?? 'no news'}.\n`,
+      );
+      ctx.stdout.write(subscriptionText(result.subscription));
+    }
+    return EXIT_OK;
+  },
+};

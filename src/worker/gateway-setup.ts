@@ -1,0 +1,58 @@
+/** The gateway the worker talks to: Oceanpayment, a sandbox elsewhere, or a sandbox it starts itself. */
+import type { Config } from '../config.ts';
+import type { Gateway } from '../gateways/gateway.ts';
+import { OceanpaymentClient } from '../gateways/oceanpayment/client.ts';
+import type { Logger } from '../lib/logger.ts';
+import { startSandbox, type Sandbox } from '../sandbox/index.ts';
+
+export interface GatewaySetup {
+  gateway: Gateway;
+  /** Where charges go, for the logs and for checking payment-link redirects. */
+  gatewayUrl: string;
+  description: string;
+  sandbox: Sandbox | null;
+  close(): Promise<void>;
+}
+
+export async function setUpGateway(config: Config, logger: Logger): Promise<GatewaySetup> {
+  const { credentials } = config.gateway;
+  let sandbox: Sandbox | null = null;
+  let gatewayUrl = config.gateway.gatewayUrl;
+  let queryUrl = config.gateway.queryUrl;
+  if (config.gateway.builtinSandbox) {
+    try {
+      sandbox = await startSandbox({ accounts: [credentials], port: config.gateway.sandboxPort, logger: logger.child({ component: 'sandbox' }) });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new Error(
+          `port ${config.gateway.sandboxPort} for the built-in sandbox is in use (is another worker running?): ` +
+            'set REBILL_SANDBOX_PORT to a free port, or run `rebill sandbox` once and point every worker at it with OCEANPAYMENT_GATEWAY_URL',
+        );
+      }
+      throw error;
+    }
+    gatewayUrl = queryUrl = sandbox.url;
+  }
+  const client = new OceanpaymentClient({
+    gatewayUrl,
+    queryUrl,
+    credentials,
+    timeoutMs: config.gateway.timeoutMs,
+    methods: config.gateway.methods,
+  });
+  const description = sandbox
+    ? `no Oceanpayment account is configured, so rebill started its built-in sandbox gateway at ${sandbox.url} and uses it`
+    : config.gateway.mode === 'sandbox'
+      ? `no Oceanpayment account is configured; using the sandbox gateway at ${gatewayUrl}`
+      : `charging through Oceanpayment at ${gatewayUrl} as account ${credentials.account}, terminal ${credentials.terminal}`;
+  return {
+    gateway: client,
+    gatewayUrl,
+    description,
+    sandbox,
+    close: async () => {
+      await client.close();
+      await sandbox?.close();
+    },
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * Crash safety and scale-out, with real worker processes: whatever happens to the workers, every
+ * due period is charged exactly once according to the gateway's own ledger, and no attempt is
+ * left unresolved.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../src/sandbox/index.ts';
+import { createTestDatabase, dropTestDatabase } from '../support/database.ts';
+import { approvedByPeriod, freePort, seedDueSubscriptions, settlement, startTestSandbox, startWorkers, waitUntil, workerEnv } from '../support/e2e.ts';
+import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
+
+// Each test makes its own database and drops it only when it passes, so a failure leaves it to inspect.
+const running: { workers: WorkerProcess[]; sandbox?: Sandbox } = { workers: [] };
+
+afterEach(async () => {
+  await Promise.all(running.workers.map((w) => w.stop()));
+  running.workers = [];
+  await running.sandbox?.close();
+});
+
+function expectEachPeriodChargedOnce(sandbox: Sandbox, ids: readonly string[]): void {
+  const approved = approvedByPeriod(sandbox);
+  const counts = ids.map((id) => approved.get(`subscription ${id} period 1`) ?? 0);
+  expect(counts.filter((n) => n !== 1)).toEqual([]);
+  expect(sandbox.ledger.summary().double_charges).toBe(0);
+}
+
+describe('crash safety', () => {
+  it('a worker killed with SIGKILL while charges are in flight, then restarted, charges every period exactly once', { timeout: 120_000 }, async () => {
+    const database = await createTestDatabase('e2e_crash');
+    // Slow answers and late notices, so a kill leaves requests at the gateway with nothing recorded.
+    const sandbox = (running.sandbox = await startTestSandbox({ seed: 'crash', latencyMs: 400, noticeDelayMs: 1_500 }));
+    const ids = await seedDueSubscriptions(database.db, 150);
+    const port = await freePort();
+    const env = workerEnv(database, sandbox, port, { REBILL_CHARGE_CONCURRENCY: '24', REBILL_CHARGE_BATCH_SIZE: '8' });
+
+    let leftInFlight = 0;
+    for (let kill = 0; kill < 3; kill += 1) {
+      const worker = startWorkerProcess(env);
+      running.workers = [worker];
+      await worker.started();
+      const before = sandbox.ledger.summary().requests;
+      // Kill it in the middle of a batch: requests have reached the gateway, answers are pending.
+      await waitUntil(async () => sandbox.ledger.summary().requests >= before + 10, 20_000, async () => 'no charges reached the sandbox');
+      await sleep(150 + Math.random() * 200);
+      worker.kill('SIGKILL');
+      await worker.exited;
+      leftInFlight += (await settlement(database.db, ids)).open;
+    }
+    // The kills did land mid-flight: attempts were left for the janitor (or a late notice) to resolve.
+    expect(leftInFlight).toBeGreaterThan(0);
+    const survivor = startWorkerProcess(env);
+    running.workers = [survivor];
+    await survivor.started();
+    await waitUntil(
+      async () => {
+        const s = await settlement(database.db, ids);
+        return s.paid === ids.length && s.open === 0;
+      },
+      60_000,
+      async () => JSON.stringify(await settlement(database.db, ids)),
+    );
+    expectEachPeriodChargedOnce(sandbox, ids);
+    const final = await settlement(database.db, ids);
+    expect(final.open).toBe(0);
+    await survivor.stop();
+    await dropTestDatabase(database);
+  });
+});
+
+describe('scale-out', () => {
+  it('two workers on one database charge a few hundred due subscriptions with zero double charges', async () => {
+    const database = await createTestDatabase('e2e_two_workers');
+    const sandbox = (running.sandbox = await startTestSandbox({ seed: 'two-workers', latencyMs: 50 }));
+    const ids = await seedDueSubscriptions(database.db, 300);
+    running.workers = await startWorkers(2, (_, port) =>
+      workerEnv(database, sandbox, port, { REBILL_CHARGE_CONCURRENCY: '16', REBILL_CHARGE_BATCH_SIZE: '8', REBILL_SCHEDULER_BATCH_SIZE: '20' }),
+    );
+    await waitUntil(
+      async () => {
+        const s = await settlement(database.db, ids);
+        return s.paid === ids.length && s.open === 0;
+      },
+      60_000,
+      async () => JSON.stringify(await settlement(database.db, ids)),
+    );
+    expectEachPeriodChargedOnce(sandbox, ids);
+    // Both workers did part of the work.
+    for (const worker of running.workers) {
+      expect(worker.logs.filter((l) => l.msg === 'charge answered').length).toBeGreaterThan(0);
+    }
+    await Promise.all(running.workers.map((w) => w.stop()));
+    await dropTestDatabase(database);
+  });
+});

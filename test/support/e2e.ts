@@ -1,0 +1,129 @@
+/** Helpers for end-to-end tests: worker processes against a sandbox over real HTTP. */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
+import type { Db } from '../../src/db/connect.ts';
+import type { NewSubscription } from '../../src/db/database.ts';
+import { renewalAt } from '../../src/plans/billing-calendar.ts';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.ts';
+import { enrolMany } from '../../src/subscriptions/enrol.ts';
+import { MERCHANT } from './engine-harness.ts';
+import type { TestDatabase } from './database.ts';
+import { startWorkerProcess, type WorkerProcess } from './worker-process.ts';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export function startTestSandbox(options: Partial<SandboxOptions> = {}): Promise<Sandbox> {
+  return startSandbox({ accounts: [MERCHANT], noticeRetryDelaysMs: [0, 300, 1000, 2000, 4000], pendingNoticeDelayMs: 300, timeoutHoldMs: 5_000, ...options });
+}
+
+/** Environment for a worker talking to `sandbox` on `database`, with short timers so tests settle quickly. */
+export function workerEnv(database: TestDatabase, sandbox: Sandbox, port: number, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: database.url,
+    OCEANPAYMENT_ACCOUNT: MERCHANT.account,
+    OCEANPAYMENT_TERMINAL: MERCHANT.terminal,
+    OCEANPAYMENT_SECURE_CODE: MERCHANT.secureCode,
+    OCEANPAYMENT_GATEWAY_URL: sandbox.url,
+    OCEANPAYMENT_QUERY_URL: sandbox.url,
+    OCEANPAYMENT_TIMEOUT_MS: '2000',
+    REBILL_PORT: String(port),
+    REBILL_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    REBILL_JANITOR_INTERVAL: '300ms',
+    REBILL_QUERY_SCHEDULE: '500ms,1s',
+    REBILL_SHUTDOWN_GRACE_MS: '5000',
+    ...extra,
+  };
+}
+
+export async function startWorkers(count: number, env: (index: number, port: number) => Record<string, string>): Promise<WorkerProcess[]> {
+  const workers = await Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const port = await freePort();
+      return startWorkerProcess(env(i, port));
+    }),
+  );
+  await Promise.all(workers.map((w) => w.started()));
+  return workers;
+}
+
+/** Enrols `count` active subscriptions whose first renewal is already due, in one transaction. */
+export async function seedDueSubscriptions(db: Db, count: number, token: (i: number) => string = () => 'approve'): Promise<string[]> {
+  const now = new Date();
+  const anchor = new Date(now.getTime() - 40 * 86_400_000);
+  const rows: NewSubscription[] = Array.from({ length: count }, (_, i) => {
+    const plan = { interval: 'month' as const, anchorAt: anchor, timezone: 'UTC' };
+    const next = renewalAt(plan, 1);
+    return {
+      id: randomUUID(),
+      customer_email: `customer${i}@example.com`,
+      customer_first_name: 'Test',
+      customer_last_name: `Customer${i}`,
+      customer_country: 'US',
+      quickpay_id: `${token(i)}-${i}`,
+      product_name: 'Monthly subscription',
+      interval: 'month',
+      amount_minor: 1000 + i,
+      currency: 'USD',
+      timezone: 'UTC',
+      anchor_at: anchor,
+      status: 'active',
+      renewals_paid: 0,
+      next_period: 1,
+      next_renewal_at: next,
+      next_attempt_at: next,
+      enqueued_at: null,
+      past_due_since: null,
+      canceled_at: null,
+    };
+  });
+  await enrolMany(db, rows, { now, actor: 'test' });
+  return rows.map((r) => r.id);
+}
+
+export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, describe: () => Promise<string>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not settled within ${timeoutMs} ms: ${await describe()}`);
+    await sleep(200);
+  }
+}
+
+export interface Settlement {
+  paid: number;
+  open: number;
+  attemptsByStatus: Record<string, number>;
+}
+
+export async function settlement(db: Db, ids: readonly string[]): Promise<Settlement> {
+  const { rows } = await sql<{ paid: number; open: number }>`
+    select
+      (select count(*)::int from subscriptions where id = any(${ids}::uuid[]) and renewals_paid >= 1) as paid,
+      (select count(*)::int from charge_attempts where subscription_id = any(${ids}::uuid[])
+         and status in ('sending', 'pending', 'action_required', 'unknown')) as open`.execute(db);
+  const statuses = await sql<{ status: string; n: number }>`
+    select status, count(*)::int as n from charge_attempts where subscription_id = any(${ids}::uuid[]) group by status`.execute(db);
+  return { ...rows[0]!, attemptsByStatus: Object.fromEntries(statuses.rows.map((r) => [r.status, r.n])) };
+}
+
+/** Approved charges per subscription period, from the gateway's side, keyed by order_notes. */
+export function approvedByPeriod(sandbox: Sandbox): Map<string, number> {
+  const counts = new Map<string, number>();
+  const total = sandbox.ledger.summary().requests;
+  for (let offset = 0; offset < total; offset += 10_000) {
+    for (const entry of sandbox.ledger.entries(offset, 10_000).entries) {
+      if (entry.status === 'approved') counts.set(entry.order_notes, (counts.get(entry.order_notes) ?? 0) + 1);
+    }
+  }
+  return counts;
+}

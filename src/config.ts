@@ -31,6 +31,12 @@ export const ENV_VARS = [
   { name: 'REBILL_PORT', default: '8080', doc: 'Port the worker listens on (health, metrics, notices, return page, payment links).' },
   { name: 'REBILL_MERCHANT_NAME', default: 'rebill', doc: 'Your business name, shown to customers on pages and in e-mails.' },
   { name: 'REBILL_SUPPORT_EMAIL', default: 'support@example.com', doc: 'Where customers are told to write for help (pages and e-mails).' },
+  { name: 'SMTP_URL', default: undefined, doc: 'Send customer e-mails over SMTP, e.g. `smtp://user:pass@mail.example.com:587` (`smtps://` for implicit TLS). Unset: each message is written as an `.eml` file.' },
+  { name: 'REBILL_OUTBOX_DIR', default: undefined, doc: 'Where `.eml` files go when `SMTP_URL` is unset (default: `outbox` in `REBILL_DATA_DIR`, i.e. `.rebill/outbox`).' },
+  { name: 'REBILL_MAIL_FROM', default: undefined, doc: 'From address of customer e-mails (default: the merchant name and `REBILL_SUPPORT_EMAIL`).' },
+  { name: 'REBILL_AUTH_LINK_TTL_HOURS', default: '72', doc: 'How long an e-mailed 3-D Secure link works; then the attempt expires and dunning continues.' },
+  { name: 'REBILL_AUTH_REMINDER_HOURS', default: '24', doc: 'When to remind a customer who has not completed 3-D Secure yet.' },
+  { name: 'REBILL_SEND_RECEIPTS', default: 'false', doc: 'Also e-mail a receipt for every successful charge.' },
   { name: 'REBILL_RETRY_SCHEDULE', default: '1d,3d,5d,7d', doc: 'Dunning: retries after a failed renewal, counted from the first failure; after the last the subscription is `unpaid`.' },
   { name: 'REBILL_CHARGE_CONCURRENCY', default: '64', doc: 'Charges in flight at once per worker.' },
   { name: 'REBILL_CHARGE_BATCH_SIZE', default: '32', doc: 'Charge jobs a worker claims and records together in one transaction.' },
@@ -77,6 +83,15 @@ export interface Config {
   };
   http: { publicUrl: string; port: number };
   merchant: { name: string; supportEmail: string };
+  email: {
+    /** null: write `.eml` files to `outboxDir`. */
+    smtpUrl: string | null;
+    outboxDir: string;
+    from: string;
+    authLinkTtlMs: number;
+    authReminderMs: number;
+    sendReceipts: boolean;
+  };
   renewals: {
     retryScheduleMs: number[];
     chargeConcurrency: number;
@@ -163,6 +178,16 @@ export function loadConfig(env: Env = process.env): Config {
     return text;
   };
 
+  const hours = (name: EnvName): number => {
+    const text = raw(name) ?? '';
+    const value = Number(text);
+    if (!/^\d+(\.\d+)?$/.test(text) || value <= 0) {
+      problems.push(`${name} must be a positive number of hours such as 24 (decimals allowed), got "${text}"`);
+      return 1;
+    }
+    return Math.round(value * 3_600_000);
+  };
+
   const production = env.NODE_ENV === 'production';
   const databaseUrl = env.DATABASE_URL?.trim() || null;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -204,9 +229,18 @@ export function loadConfig(env: Env = process.env): Config {
   const gatewayUrl = builtinSandbox ? builtinUrl : httpUrl('OCEANPAYMENT_GATEWAY_URL');
   const queryUrl = builtinSandbox ? builtinUrl : !credentials && !isSet('OCEANPAYMENT_QUERY_URL') ? gatewayUrl : httpUrl('OCEANPAYMENT_QUERY_URL');
 
+  const dataDir = resolve(raw('REBILL_DATA_DIR') ?? '.rebill');
+  const smtpUrl = env.SMTP_URL?.trim() || null;
+  if (smtpUrl && !/^smtps?:\/\/[^/]+/.test(smtpUrl)) problems.push(`SMTP_URL must look like smtp://user:password@host:587 or smtps://host:465, got "${smtpUrl.replace(/\/\/[^@]*@/, '//…@')}"`);
+  const merchantName = raw('REBILL_MERCHANT_NAME') ?? 'rebill';
+  const supportEmail = emailAddress('REBILL_SUPPORT_EMAIL');
+  const authLinkTtlMs = hours('REBILL_AUTH_LINK_TTL_HOURS');
+  const authReminderMs = hours('REBILL_AUTH_REMINDER_HOURS');
+  if (authReminderMs >= authLinkTtlMs) problems.push('REBILL_AUTH_REMINDER_HOURS must be less than REBILL_AUTH_LINK_TTL_HOURS (a reminder after the link expired is no use)');
+
   const config: Config = {
     production,
-    dataDir: resolve(raw('REBILL_DATA_DIR') ?? '.rebill'),
+    dataDir,
     database: { url: databaseUrl, poolSize: integer('REBILL_DB_POOL_SIZE', 2, 500) },
     gateway: {
       mode,
@@ -224,7 +258,15 @@ export function loadConfig(env: Env = process.env): Config {
       sandboxPort,
     },
     http: { publicUrl: httpUrl('REBILL_PUBLIC_URL'), port: integer('REBILL_PORT', 0, 65535) },
-    merchant: { name: raw('REBILL_MERCHANT_NAME') ?? 'rebill', supportEmail: emailAddress('REBILL_SUPPORT_EMAIL') },
+    merchant: { name: merchantName, supportEmail },
+    email: {
+      smtpUrl,
+      outboxDir: resolve(raw('REBILL_OUTBOX_DIR') ?? resolve(dataDir, 'outbox')),
+      from: raw('REBILL_MAIL_FROM') ?? `"${merchantName.replaceAll('"', '')}" <${supportEmail}>`,
+      authLinkTtlMs,
+      authReminderMs,
+      sendReceipts: boolean('REBILL_SEND_RECEIPTS'),
+    },
     renewals: {
       retryScheduleMs: durationList('REBILL_RETRY_SCHEDULE'),
       chargeConcurrency: integer('REBILL_CHARGE_CONCURRENCY', 1, 10_000),

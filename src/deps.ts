@@ -17,6 +17,10 @@ import { OceanpaymentClient } from './gateways/oceanpayment/client.ts';
 import { engineSettings, type RenewalEngine } from './renewals/engine.ts';
 import { createMetrics, type Metrics } from './worker/metrics.ts';
 import type { Db } from './db/connect.ts';
+import type PgBoss from 'pg-boss';
+import { customerNotifications, type NotificationSettings } from './email/customer-notifications.ts';
+import { emlFileTransport, smtpTransport, type MailTransport } from './email/transport.ts';
+import type { FollowUps } from './subscriptions/transitions.ts';
 
 export interface OpenedDatabase extends DatabaseHandle {
   readonly url: string;
@@ -84,9 +88,10 @@ export function operatorActor(): string {
 /** The renewal engine over a database and a gateway; the worker and operator commands share it. */
 export function createEngine(
   config: Config,
-  parts: { db: Db; gateway: Gateway; logger: Logger; clock: Clock; metrics?: Metrics },
+  parts: { db: Db; gateway: Gateway; logger: Logger; clock: Clock; metrics?: Metrics; followUps?: FollowUps },
 ): RenewalEngine {
   return {
+    ...(parts.followUps ? { followUps: parts.followUps } : {}),
     db: parts.db,
     gateway: parts.gateway,
     credentials: config.gateway.credentials,
@@ -109,4 +114,23 @@ export function gatewayClient(config: Config): OceanpaymentClient {
     timeoutMs: config.gateway.timeoutMs,
     methods: config.gateway.methods,
   });
+}
+
+/** What customers are told, and how their e-mails leave: shared by the worker and operator commands. */
+export function notificationSettings(config: Config): NotificationSettings {
+  return {
+    merchant: config.merchant,
+    publicUrl: config.http.publicUrl,
+    authLinkTtlMs: config.email.authLinkTtlMs,
+    authReminderMs: config.email.authReminderMs,
+    sendReceipts: config.email.sendReceipts,
+  };
+}
+
+export function mailTransport(config: Config): MailTransport {
+  return config.email.smtpUrl ? smtpTransport(config.email.smtpUrl) : emlFileTransport(config.email.outboxDir);
+}
+
+export function customerNotificationsFor(config: Config, boss: PgBoss): FollowUps {
+  return customerNotifications(notificationSettings(config), boss);
 }

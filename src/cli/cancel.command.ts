@@ -1,4 +1,5 @@
-import { dunningPolicy, operatorActor } from '../deps.ts';
+import { customerNotificationsFor, dunningPolicy, operatorActor } from '../deps.ts';
+import { createBoss } from '../renewals/queue.ts';
 import { cancelSubscription } from '../subscriptions/operator-actions.ts';
 import { EXIT_OK, optional, printJson, type Command } from './command.ts';
 import { subscriptionJson, subscriptionText } from './present.ts';
@@ -21,12 +22,14 @@ Example:
   async run(args, ctx) {
     const id = args.positionals[0]!;
     const atPeriodEnd = Boolean(args.values['at-period-end']);
-    const subscription = await ctx.withDatabase(({ db }) =>
+    const subscription = await ctx.withDatabase(({ db, pool }) =>
       cancelSubscription(db, id, atPeriodEnd, {
         now: ctx.clock().now(),
         actor: operatorActor(),
         reason: optional(args, 'reason') ?? null,
         policy: dunningPolicy(ctx.config()),
+        // The customer is told, in the same transaction (delivered by the worker).
+        followUps: customerNotificationsFor(ctx.config(), createBoss(pool, { background: false })),
       }),
     );
     if (args.json) printJson(ctx.stdout, subscriptionJson(subscription));

@@ -100,7 +100,29 @@ export interface EmailOutboxTable {
   last_error: string | null;
   delivered_to: string | null;
   sent_at: Date | null;
+  dedupe_key: string | null;
+  claimed_at: Date | null;
   created_at: AuditTime;
+}
+
+export interface PaymentLinkTokensTable {
+  token_hash: Buffer;
+  link_id: number;
+  created_at: Date;
+}
+
+export interface PaymentLinksTable {
+  id: Generated<number>;
+  attempt_id: number;
+  subscription_id: string;
+  created_at: Date;
+  expires_at: Date;
+  remind_at: Date | null;
+  reminded_at: Date | null;
+  clicks: Generated<number>;
+  last_clicked_at: Date | null;
+  closed_at: Date | null;
+  closed_reason: string | null;
 }
 
 export interface EventsTable {
@@ -120,6 +142,8 @@ export interface Database {
   charge_attempts: ChargeAttemptsTable;
   gateway_notices: GatewayNoticesTable;
   email_outbox: EmailOutboxTable;
+  payment_links: PaymentLinksTable;
+  payment_link_tokens: PaymentLinkTokensTable;
   events: EventsTable;
 }
 
@@ -129,3 +153,5 @@ export type SubscriptionUpdate = Updateable<SubscriptionsTable>;
 export type ChargeAttempt = Selectable<ChargeAttemptsTable>;
 export type NewChargeAttempt = Insertable<ChargeAttemptsTable>;
 export type EventRow = Selectable<EventsTable>;
+export type OutboxMessage = Selectable<EmailOutboxTable>;
+export type PaymentLink = Selectable<PaymentLinksTable>;

@@ -93,5 +93,6 @@ async function handleReturn(engine: RenewalEngine, options: ListenerOptions, bod
     outcome: parsed.kind === 'transaction' && verified ? parsed.outcome : null,
     attempt: attempt ?? null,
     nextAttemptAt: subscription?.next_attempt_at ?? null,
+    timezone: subscription?.timezone ?? 'UTC',
   });
 }

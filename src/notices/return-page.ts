@@ -7,6 +7,7 @@ import type { ChargeAttempt } from '../db/database.ts';
 import type { ChargeOutcome } from '../gateways/oceanpayment/outcome.ts';
 import { html, htmlPage } from '../lib/html.ts';
 import { displayMoney } from '../lib/money.ts';
+import { formatWhen } from '../email/messages.ts';
 
 export interface ReturnPageInput {
   merchant: { name: string; supportEmail: string };
@@ -15,6 +16,8 @@ export interface ReturnPageInput {
   /** The attempt as rebill knows it now (a notice may already have settled it). */
   attempt: ChargeAttempt | null;
   nextAttemptAt?: Date | null;
+  /** The customer's time zone, for the dates on the page. */
+  timezone?: string;
 }
 
 export type ReturnVerdict = 'paid' | 'confirming' | 'not_completed' | 'unknown';
@@ -56,7 +59,7 @@ a few moments. There is nothing more to do; your subscription continues once it 
       }. No money was taken.</p>
 <p>${
         input.nextAttemptAt
-          ? html`We will try again on ${input.nextAttemptAt.toUTCString()}. If your card has changed, please contact us before then.`
+          ? html`We will try again on ${formatWhen(input.nextAttemptAt, input.timezone ?? 'UTC')}. If your bank asks you to confirm it again, we will e-mail you a new link. If your card has changed, please contact us before then.`
           : html`Please contact us to update your payment details.`
       }</p>${help}`);
     case 'unknown':

@@ -16,6 +16,7 @@ export async function chargeSubscriptions(engine: RenewalEngine, subscriptionIds
     maxCatchupPeriods: engine.maxCatchupPeriods,
     terminal: engine.credentials,
     queryAfterMs: answerDeadlineMs(engine),
+    ...(engine.followUps ? { followUps: engine.followUps } : {}),
   });
   if (!claimed.length) return [];
   const answers = await Promise.all(claimed.map((charge) => send(engine, charge)));

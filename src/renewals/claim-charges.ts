@@ -10,7 +10,7 @@ import { serviceModeFor } from '../plans/service-mode.ts';
 import { insertEvents, type NewEvent } from '../subscriptions/events.repo.ts';
 import { lockSubscriptions, saveSubscriptionStates, stateOf, type SubscriptionChange } from '../subscriptions/subscription.repo.ts';
 import { planCharge, skipToPeriod, type DunningPolicy } from '../subscriptions/subscription-machine.ts';
-import { applyEvent } from '../subscriptions/transitions.ts';
+import { applyEvent, type FollowUps, type TransitionRecord } from '../subscriptions/transitions.ts';
 import { attemptHistory, insertAttempts } from './charge-attempt.repo.ts';
 
 export interface ClaimContext {
@@ -21,6 +21,7 @@ export interface ClaimContext {
   /** An attempt still `sending` after this long is queried (the request timed out or we crashed). */
   queryAfterMs: number;
   actor?: string;
+  followUps?: FollowUps;
 }
 
 export interface ClaimedCharge {
@@ -42,6 +43,7 @@ export async function claimCharges(db: Db, subscriptionIds: readonly string[], c
     const changes: SubscriptionChange[] = [];
     const events: NewEvent[] = [];
     const pending: { subscription: Subscription; attempt: NewChargeAttempt; started: NewEvent[] }[] = [];
+    const ended: TransitionRecord[] = [];
 
     for (const row of rows) {
       const mine = history.filter((h) => h.subscription_id === row.id);
@@ -53,10 +55,11 @@ export async function claimCharges(db: Db, subscriptionIds: readonly string[], c
         continue;
       }
       if (plan.action === 'end_at_period_end') {
-        const ended = applyEvent(row, state, { type: 'period_ended' }, { now: ctx.now, actor, reason: 'canceled at period end' }, ctx.policy);
-        if (ended.ok) {
-          changes.push({ ...ended.change, releaseQueueLease: true });
-          events.push(...ended.events);
+        const result = applyEvent(row, state, { type: 'period_ended' }, { now: ctx.now, actor, reason: 'canceled at period end' }, ctx.policy);
+        if (result.ok) {
+          changes.push({ ...result.change, releaseQueueLease: true });
+          events.push(...result.events);
+          ended.push({ subscription: row, before: state, after: result.state, event: { type: 'period_ended' }, flags: [], attempt: null });
         }
         continue;
       }
@@ -112,6 +115,7 @@ export async function claimCharges(db: Db, subscriptionIds: readonly string[], c
     });
     await saveSubscriptionStates(tx, changes);
     await insertEvents(tx, events);
+    if (ctx.followUps && ended.length) await ctx.followUps.afterChanges(tx, ended, ctx.now);
     return claimed;
   });
 }

@@ -130,15 +130,21 @@ async function endExhaustedDunning(engine: RenewalEngine, now: Date): Promise<nu
       .skipLocked()
       .execute();
     const applied = rows.flatMap((row) => {
-      const result = applyEvent(row, stateOf(row), { type: 'dunning_exhausted' }, {
+      const before = stateOf(row);
+      const result = applyEvent(row, before, { type: 'dunning_exhausted' }, {
         now,
         actor: 'janitor',
         reason: 'no successful payment before the end of the retry schedule',
       }, engine.policy);
-      return result.ok ? [result] : [];
+      return result.ok ? [{ row, before, result }] : [];
     });
-    await saveSubscriptionStates(tx, applied.map((a) => a.change));
-    await insertEvents(tx, applied.flatMap((a) => a.events));
+    await saveSubscriptionStates(tx, applied.map((a) => a.result.change));
+    await insertEvents(tx, applied.flatMap((a) => a.result.events));
+    await engine.followUps?.afterChanges(
+      tx,
+      applied.map(({ row, before, result }) => ({ subscription: row, before, after: result.state, event: { type: 'dunning_exhausted' }, flags: [], attempt: null })),
+      now,
+    );
     return applied.length;
   });
 }

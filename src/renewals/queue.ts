@@ -13,6 +13,8 @@ export const QUEUES = {
   charge: 'charge-renewal',
   /** The scheduler tick: queue what is due. */
   schedule: 'schedule-renewals',
+  /** One job per outbox message. */
+  email: 'deliver-email',
 } as const;
 
 export const BOSS_SCHEMA = 'pgboss';
@@ -67,6 +69,8 @@ const CHARGE_JOB_EXPIRY_SECONDS = 15 * 60;
 export async function createQueues(boss: PgBoss): Promise<void> {
   await boss.createQueue(QUEUES.charge, { name: QUEUES.charge, retryLimit: 10, retryDelay: 15, retryBackoff: true, expireInSeconds: CHARGE_JOB_EXPIRY_SECONDS });
   await boss.createQueue(QUEUES.schedule, { name: QUEUES.schedule, retryLimit: 0, expireInSeconds: 600 });
+  // Delivery retries are decided per message (the outbox knows what is safe to resend).
+  await boss.createQueue(QUEUES.email, { name: QUEUES.email, retryLimit: 0, expireInSeconds: 600 });
 }
 
 /** Inserts charge jobs inside the caller's transaction, so they exist exactly when its changes do. */

@@ -8,15 +8,16 @@ import { ConflictError, ValidationError } from '../lib/errors.ts';
 import { openAttemptOf } from '../renewals/charge-attempt.repo.ts';
 import { insertEvents } from './events.repo.ts';
 import { lockSubscription } from './lookup.ts';
-import { saveSubscriptionStates, type SubscriptionChange } from './subscription.repo.ts';
+import { saveSubscriptionStates, stateOf, type SubscriptionChange } from './subscription.repo.ts';
 import type { DunningPolicy, SubscriptionEvent } from './subscription-machine.ts';
-import { applyEventToRow } from './transitions.ts';
+import { applyEventToRow, type FollowUps } from './transitions.ts';
 
 export interface OperatorContext {
   now: Date;
   actor: string;
   reason?: string | null;
   policy: DunningPolicy;
+  followUps?: FollowUps;
 }
 
 /** Applies one event to one subscription; `extra` may adjust the change and runs in the same transaction. */
@@ -35,6 +36,11 @@ export async function applyOperatorEvent(
     if (data && applied.events[0]) applied.events[0].data = { ...applied.events[0].data, ...data };
     await saveSubscriptionStates(tx, [applied.change]);
     await insertEvents(tx, applied.events);
+    await ctx.followUps?.afterChanges(
+      tx,
+      [{ subscription: row, before: stateOf(row), after: applied.state, event, flags: applied.flags, attempt: null }],
+      ctx.now,
+    );
     return tx.selectFrom('subscriptions').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
   });
 }

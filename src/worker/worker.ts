@@ -5,7 +5,11 @@
  */
 import { sql } from 'kysely';
 import type { Config } from '../config.ts';
-import { clockFrom, createEngine, openDatabase } from '../deps.ts';
+import { clockFrom, createEngine, customerNotificationsFor, mailTransport, notificationSettings, openDatabase } from '../deps.ts';
+import { deliverMessage, sweepOutbox, type EmailJob } from '../email/deliver-email.job.ts';
+import { queueDueReminders } from '../email/customer-notifications.ts';
+import { expireLinks } from '../payment-links/expire-links.ts';
+import { paymentLinkRoutes } from '../payment-links/redirect.ts';
 import { send, startHttpServer, type RunningServer, type Route } from '../http/server.ts';
 import { CoalescedTask, Periodic } from '../lib/background.ts';
 import type { Clock } from '../lib/clock.ts';
@@ -57,7 +61,12 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
     await createQueues(boss);
 
     const metrics = createMetrics(() => unresolvedByStatus(db));
-    const engine = createEngine(config, { db, gateway: gateway.gateway, logger, clock, metrics });
+    const followUps = customerNotificationsFor(config, boss);
+    const engine = createEngine(config, { db, gateway: gateway.gateway, logger, clock, metrics, followUps });
+    const transport = mailTransport(config);
+    closers.push({ name: 'mail transport', close: async () => transport.close() });
+    logger.info({ email: transport.description }, 'customer e-mails go out as ' + transport.description);
+    const mail = { db, boss, transport, from: config.email.from, clock, logger, metrics };
 
     let pump: ChargePump | null = null;
     const scheduler = new CoalescedTask(
@@ -83,8 +92,13 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
     );
     const janitor = new Periodic(
       new CoalescedTask('janitor', async () => {
-        const report = await runJanitor(engine);
-        if (report.queried || report.unpaid || report.releasedLeases) logger.info(report, 'janitor pass');
+        const report = {
+          ...(await runJanitor(engine)),
+          expiredLinks: await expireLinks(engine),
+          reminders: await db.transaction().execute((tx) => queueDueReminders(tx, notificationSettings(config), boss, clock.now())),
+          ...(await sweepOutbox(mail)),
+        };
+        if (Object.values(report).some((n) => n > 0)) logger.info(report, 'janitor pass');
       }, logger),
       config.renewals.janitorIntervalMs,
     );
@@ -92,11 +106,15 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
     // The tick: pg-boss's cron creates one job per minute across all workers.
     await boss.schedule(QUEUES.schedule, '* * * * *');
     await boss.work(QUEUES.schedule, async () => scheduler.run());
+    await boss.work<EmailJob>(QUEUES.email, { batchSize: 10, pollingIntervalSeconds: 1 }, async (jobs) => {
+      for (const job of jobs) await deliverMessage(mail, job.data.messageId);
+    });
 
     const http = await startHttpServer(
       [
         ...operationsRoutes(db, metrics.registry),
         ...gatewayRoutes(engine, { merchant: config.merchant, pokeJanitor: () => janitor.poke() }),
+        ...paymentLinkRoutes({ db, clock, logger, gatewayUrl: gateway.gatewayUrl, merchant: config.merchant }),
       ],
       config.http.port,
       logger,
@@ -123,6 +141,7 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
           const drained = await pump.stop(config.renewals.shutdownGraceMs);
           if (!drained) logger.warn({ in_flight: pump.inFlight }, 'shutdown deadline passed with charges in flight; the janitor will resolve them by query');
           await boss.offWork(QUEUES.schedule);
+          await boss.offWork(QUEUES.email);
           await janitor.stop();
           await scheduler.idle();
           await closeAll();

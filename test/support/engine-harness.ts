@@ -24,10 +24,24 @@ import { findSubscription } from '../../src/subscriptions/subscription.repo.ts';
 import { createMetrics } from '../../src/worker/metrics.ts';
 import { DAY_MS } from '../../src/lib/clock.ts';
 import { useTestDatabase, type TestDatabase } from './database.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type PgBoss from 'pg-boss';
+import { createBoss } from '../../src/renewals/queue.ts';
+import { customerNotifications, queueDueReminders } from '../../src/email/customer-notifications.ts';
+import { deliverMessage, type MailDeps } from '../../src/email/deliver-email.job.ts';
+import { emlFileTransport } from '../../src/email/transport.ts';
+import { paymentLinkRoutes } from '../../src/payment-links/redirect.ts';
+import { expireLinks } from '../../src/payment-links/expire-links.ts';
 
 export const MERCHANT = { account: '995149', terminal: '99514901', secureCode: 'test-secure-code-1' };
 
+export const PUBLIC_SHOP = { name: 'Tea & <Biscuits> Ltd', supportEmail: 'help@shop.test' };
+
 export interface HarnessOptions {
+  /** Tell customers (outbox, payment links) as the worker does; e-mails are written as .eml files. */
+  notifications?: { sendReceipts?: boolean };
   sandbox?: Partial<SandboxOptions>;
   timeoutMs?: number;
   retryScheduleMs?: number[];
@@ -55,11 +69,19 @@ export interface Harness {
   signedNotice(fields: Record<string, string>, secureCode?: string): string;
   postNotice(xml: string): Promise<{ status: number; body: string }>;
   setEngineGateway(client: OceanpaymentClient): void;
+  /** Base URL of the listener (notices, return page, payment links). */
+  readonly publicUrl: string;
+  readonly outboxDir: string;
+  /** Delivers every queued e-mail now, like the worker's delivery job. */
+  deliverMail(): Promise<number>;
+  /** The janitor's 3-D Secure part: reminders and expired links. */
+  linkJanitor(): Promise<{ reminders: number; expired: number }>;
+  boss(): PgBoss;
 }
 
 export function useHarness(label: string, options: HarnessOptions = {}): Harness {
   const database = useTestDatabase(label);
-  const state = {} as { sandbox: Sandbox; listener: RunningServer; engine: RenewalEngine; clients: Set<OceanpaymentClient> };
+  const state = {} as { sandbox: Sandbox; listener: RunningServer; engine: RenewalEngine; clients: Set<OceanpaymentClient>; boss: PgBoss; mail: MailDeps; outboxDir: string };
   const clock = new ManualClock(options.start ?? '2027-01-31T09:00:00Z');
 
   beforeAll(async () => {
@@ -79,7 +101,18 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
     });
     state.clients = new Set([client]);
     const urls = { notice: '', back: '' };
+    state.boss = createBoss(database.current.pool, { background: false });
+    await state.boss.start();
+    state.outboxDir = mkdtempSync(join(tmpdir(), `rebill-outbox-${label}-`));
+    const settings = {
+      merchant: PUBLIC_SHOP,
+      publicUrl: '',
+      authLinkTtlMs: 72 * 3_600_000,
+      authReminderMs: 24 * 3_600_000,
+      sendReceipts: options.notifications?.sendReceipts ?? false,
+    };
     state.engine = {
+      ...(options.notifications ? { followUps: customerNotifications(settings, state.boss) } : {}),
       db: database.current.db,
       gateway: client,
       credentials: MERCHANT,
@@ -93,16 +126,31 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
       urls,
     };
     state.listener = await startHttpServer(
-      gatewayRoutes(state.engine, { merchant: { name: 'Test Shop', supportEmail: 'help@shop.test' }, pokeJanitor: () => {} }),
+      [
+        ...gatewayRoutes(state.engine, { merchant: PUBLIC_SHOP, pokeJanitor: () => {} }),
+        ...paymentLinkRoutes({ db: database.current.db, clock, logger: silentLogger, gatewayUrl: state.sandbox.url, merchant: PUBLIC_SHOP }),
+      ],
       0,
       silentLogger,
       '127.0.0.1',
     );
-    urls.notice = `http://127.0.0.1:${state.listener.port}/oceanpayment/notice`;
-    urls.back = `http://127.0.0.1:${state.listener.port}/oceanpayment/return`;
+    settings.publicUrl = `http://127.0.0.1:${state.listener.port}`;
+    urls.notice = `${settings.publicUrl}/oceanpayment/notice`;
+    urls.back = `${settings.publicUrl}/oceanpayment/return`;
+    state.mail = {
+      db: database.current.db,
+      boss: state.boss,
+      transport: emlFileTransport(state.outboxDir),
+      from: '"Tea Shop" <help@shop.test>',
+      clock,
+      logger: silentLogger,
+      metrics: state.engine.metrics,
+    };
   });
 
   afterAll(async () => {
+    await state.boss?.stop({ graceful: false, wait: true });
+    if (state.outboxDir) rmSync(state.outboxDir, { recursive: true, force: true });
     await state.sandbox?.close();
     await state.listener?.close();
     for (const c of state.clients ?? []) await c.close();
@@ -182,6 +230,24 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
       const response = await fetch(state.engine.urls.notice, { method: 'POST', body: xml, headers: { 'content-type': 'application/xml' } });
       return { status: response.status, body: await response.text() };
     },
+    get publicUrl() {
+      return `http://127.0.0.1:${state.listener.port}`;
+    },
+    get outboxDir() {
+      return state.outboxDir;
+    },
+    async deliverMail() {
+      const queued = await database.current.db.selectFrom('email_outbox').select('id').where('status', '=', 'queued').orderBy('id').execute();
+      for (const { id } of queued) await deliverMessage(state.mail, id);
+      return queued.length;
+    },
+    async linkJanitor() {
+      const reminders = await database.current.db.transaction().execute((tx) =>
+        queueDueReminders(tx, { merchant: PUBLIC_SHOP, publicUrl: harness.publicUrl, authLinkTtlMs: 72 * 3_600_000, authReminderMs: 24 * 3_600_000, sendReceipts: false }, state.boss, clock.now()),
+      );
+      return { reminders, expired: await expireLinks(state.engine) };
+    },
+    boss: () => state.boss,
     setEngineGateway(client) {
       state.clients.add(client);
       (state.engine as { gateway: RenewalEngine['gateway'] }).gateway = client;

@@ -1,0 +1,126 @@
+/**
+ * The e-mails customers receive, as pure functions of their facts: a plain-text and an HTML part
+ * for each, every value HTML-escaped, dates in the customer's own time zone.
+ */
+import { DateTime } from 'luxon';
+import { html, htmlPage, type SafeHtml } from '../lib/html.ts';
+import { displayMoney, type Money } from '../lib/money.ts';
+import type { Interval } from '../plans/billing-calendar.ts';
+
+export interface MessageContext {
+  merchant: { name: string; supportEmail: string };
+  customer: { firstName: string };
+  timezone: string;
+}
+
+interface Plan {
+  amount: Money;
+  product: string;
+  interval: Interval;
+  /** The subscription's first payment rather than a renewal. */
+  firstPayment?: boolean;
+}
+
+export type CustomerMessage =
+  | ({ kind: 'action_required' | 'auth_reminder'; link: string; expiresAt: Date } & Plan)
+  | ({ kind: 'payment_failed'; declineClass: 'soft' | 'hard'; details: string | null; nextAttemptAt: Date | null } & Plan)
+  | ({ kind: 'subscription_unpaid' } & Plan)
+  | { kind: 'subscription_canceled'; product: string; canceledAt: Date }
+  | ({ kind: 'receipt'; orderNumber: string; paidAt: Date; nextRenewalAt: Date | null } & Plan);
+
+export interface ComposedMessage {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+const EVERY: Record<Interval, string> = { week: 'weekly', month: 'monthly', quarter: 'quarterly', 'half-year': 'half-yearly', year: 'yearly' };
+
+/** "Monday 1 March 2027 at 19:00 (America/New_York)": the customer's own wall-clock time, and which zone it is. */
+export function formatWhen(instant: Date, timezone: string): string {
+  return `${DateTime.fromJSDate(instant, { zone: timezone }).setLocale('en-GB').toFormat("cccc d LLLL yyyy 'at' HH:mm")} (${timezone})`;
+}
+
+export function composeMessage(ctx: MessageContext, message: CustomerMessage): ComposedMessage {
+  const { name: merchant, supportEmail } = ctx.merchant;
+  const when = (d: Date) => formatWhen(d, ctx.timezone);
+  const hello = `Hello ${ctx.customer.firstName},`;
+  const signOff = `Questions? Write to ${supportEmail}.\n\n${merchant}`;
+  const help = html`<p style="color:#555">Questions? Write to <a href="mailto:${supportEmail}">${supportEmail}</a>.</p><p>${merchant}</p>`;
+  const planText = 'amount' in message ? `${message.product} (${displayMoney(message.amount)}, ${EVERY[message.interval]})` : '';
+  const payment = 'firstPayment' in message && message.firstPayment ? 'first payment' : 'renewal payment';
+
+  const build = (subject: string, textBody: string, htmlBody: SafeHtml): ComposedMessage => ({
+    subject,
+    text: `${hello}\n\n${textBody.trim()}\n\n${signOff}\n`,
+    html: htmlPage(subject, html`<p>${hello}</p>${htmlBody}${help}`),
+  });
+
+  switch (message.kind) {
+    case 'action_required':
+    case 'auth_reminder': {
+      const reminder = message.kind === 'auth_reminder';
+      const amount = displayMoney(message.amount);
+      return build(
+        reminder ? `Reminder: please confirm your ${amount} payment to ${merchant}` : `Action needed: confirm your ${amount} payment to ${merchant}`,
+        `${reminder ? 'This is a reminder: your' : 'Your'} bank wants you to confirm the ${payment} for ${planText} before it goes through.
+
+Confirm the payment here:
+${message.link}
+
+The link works until ${when(message.expiresAt)}. It takes you to your bank's secure page; nothing is charged until you confirm there.`,
+        html`<p>${reminder ? 'This is a reminder: your' : 'Your'} bank wants you to confirm the ${payment} for <strong>${planText}</strong> before it goes through.</p>
+<p><a href="${message.link}" style="display:inline-block;padding:.6em 1.2em;background:#1a56db;color:#fff;text-decoration:none;border-radius:4px">Confirm the payment</a></p>
+<p>Or open this address: <a href="${message.link}">${message.link}</a></p>
+<p>The link works until ${when(message.expiresAt)}. It takes you to your bank's secure page; nothing is charged until you confirm there.</p>`,
+      );
+    }
+    case 'payment_failed': {
+      const amount = displayMoney(message.amount);
+      const reason = message.details ? ` (the bank said: ${message.details})` : '';
+      if (message.declineClass === 'hard') {
+        return build(
+          `Your ${amount} payment to ${merchant} was declined: please use another card`,
+          `The ${payment} for ${planText} was declined${reason}, and this card cannot be charged again.
+
+To keep your subscription, please give us another card: reply to this e-mail or write to ${supportEmail}, and we will send you a secure link to update your payment details.`,
+          html`<p>The ${payment} for <strong>${planText}</strong> was declined${reason}, and this card cannot be charged again.</p>
+<p>To keep your subscription, please give us another card: reply to this e-mail or write to <a href="mailto:${supportEmail}">${supportEmail}</a>, and we will send you a secure link to update your payment details.</p>`,
+        );
+      }
+      const next = message.nextAttemptAt ? when(message.nextAttemptAt) : null;
+      return build(
+        `Your ${amount} payment to ${merchant} did not go through`,
+        `The ${payment} for ${planText} did not go through${reason}. No money was taken.
+
+${next ? `We will try again on ${next}. If your card has changed, please let us know before then.` : 'Please contact us to keep your subscription.'}`,
+        html`<p>The ${payment} for <strong>${planText}</strong> did not go through${reason}. No money was taken.</p>
+<p>${next ? html`We will try again on <strong>${next}</strong>. If your card has changed, please let us know before then.` : 'Please contact us to keep your subscription.'}</p>`,
+      );
+    }
+    case 'subscription_unpaid':
+      return build(
+        `Your ${message.product} subscription with ${merchant} is suspended`,
+        `We could not collect the ${payment} for ${planText} after several tries, so your subscription is suspended and will not be charged again.
+
+To restart it, please write to ${supportEmail}.`,
+        html`<p>We could not collect the ${payment} for <strong>${planText}</strong> after several tries, so your subscription is suspended and will not be charged again.</p>
+<p>To restart it, please write to <a href="mailto:${supportEmail}">${supportEmail}</a>.</p>`,
+      );
+    case 'subscription_canceled':
+      return build(
+        `Your ${message.product} subscription with ${merchant} has ended`,
+        `Your ${message.product} subscription ended on ${when(message.canceledAt)}. You will not be charged again.`,
+        html`<p>Your <strong>${message.product}</strong> subscription ended on ${when(message.canceledAt)}. You will not be charged again.</p>`,
+      );
+    case 'receipt': {
+      const amount = displayMoney(message.amount);
+      const next = message.nextRenewalAt ? `Your next renewal is on ${when(message.nextRenewalAt)}.` : '';
+      return build(
+        `Receipt: ${amount} paid to ${merchant}`,
+        `Thank you. We received ${amount} for ${planText} on ${when(message.paidAt)} (order ${message.orderNumber}). ${next}`,
+        html`<p>Thank you. We received <strong>${amount}</strong> for ${planText} on ${when(message.paidAt)} (order ${message.orderNumber}).</p><p>${next}</p>`,
+      );
+    }
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * When a 3-D Secure link runs out, the gateway is asked first (the customer may have paid and the
+ * notice been lost: never lose a charge); only if it knows nothing final does the attempt expire,
+ * and dunning continues: the next retry asks the bank again, and a new link goes out if it must.
+ */
+import type { ChargeOutcome } from '../gateways/oceanpayment/outcome.ts';
+import type { Resolution } from '../renewals/attempt-machine.ts';
+import { recordContext, type RenewalEngine } from '../renewals/engine.ts';
+import { resolutionFromQuery } from '../renewals/janitor.ts';
+import { recordOutcomes, type OutcomeReport } from '../renewals/record-outcomes.ts';
+import { attemptsWithExpiredLinks } from './payment-link.repo.ts';
+
+const FINAL: readonly ChargeOutcome['kind'][] = ['approved', 'declined'];
+
+export async function expireLinks(engine: RenewalEngine): Promise<number> {
+  const attempts = await attemptsWithExpiredLinks(engine.db, engine.clock.now(), 100);
+  if (!attempts.length) return 0;
+  const reports: OutcomeReport[] = [];
+  for (const attempt of attempts) {
+    const answer = resolutionFromQuery(attempt, await engine.gateway.query(attempt.order_number).catch((error: unknown) => ({ kind: 'error' as const, reason: String(error) })));
+    const resolution: Resolution =
+      answer.kind === 'outcome' && FINAL.includes(answer.outcome.kind) ? answer : { kind: 'authentication_expired' };
+    reports.push({ attemptId: attempt.id, resolution, actor: 'janitor' });
+  }
+  const recorded = await engine.db.transaction().execute((tx) => recordOutcomes(tx, reports, recordContext(engine)));
+  return recorded.filter((r) => r.changed).length;
+}

@@ -1,0 +1,89 @@
+/**
+ * `GET /pay/{token}`: the link in the customer's e-mail. It leads to the bank's 3-D Secure page of
+ * its own attempt only, and only on the configured gateway's host (never an open redirect); an
+ * unknown, expired or settled link gets a plain page saying so. Every click on a known link is
+ * recorded as an event.
+ */
+import type { Db } from '../db/connect.ts';
+import { send, type Route } from '../http/server.ts';
+import type { Clock } from '../lib/clock.ts';
+import { html, htmlPage, type SafeHtml } from '../lib/html.ts';
+import type { Logger } from '../lib/logger.ts';
+import { displayMoney } from '../lib/money.ts';
+import { insertEvents } from '../subscriptions/events.repo.ts';
+import { findLinkByToken, recordLinkClick } from './payment-link.repo.ts';
+import { formatWhen } from '../email/messages.ts';
+
+export interface PaymentLinkSettings {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  /** Where pay_urls must point: the configured gateway. */
+  gatewayUrl: string;
+  merchant: { name: string; supportEmail: string };
+}
+
+export function isGatewayUrl(candidate: string, gatewayUrl: string): boolean {
+  try {
+    const target = new URL(candidate);
+    const gateway = new URL(gatewayUrl);
+    return target.protocol === gateway.protocol && target.host === gateway.host && !target.username && !target.password;
+  } catch {
+    return false;
+  }
+}
+
+export function paymentLinkRoutes(settings: PaymentLinkSettings): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/pay/*',
+      handler: async (_req, res, url) => {
+        const answer = await openLink(settings, url.pathname.slice('/pay/'.length));
+        if ('redirect' in answer) {
+          res.writeHead(303, { location: answer.redirect, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
+          res.end();
+        } else {
+          send(res, answer.status, answer.body, 'text/html; charset=utf-8');
+        }
+      },
+    },
+  ];
+}
+
+type LinkAnswer = { redirect: string } | { status: number; body: string };
+
+async function openLink(settings: PaymentLinkSettings, token: string): Promise<LinkAnswer> {
+  const { merchant } = settings;
+  const page = (status: number, title: string, body: SafeHtml): LinkAnswer => ({
+    status,
+    body: htmlPage(title, html`${body}<p class="note">Questions? Write to <a href="mailto:${merchant.supportEmail}">${merchant.supportEmail}</a>.</p><p class="note">${merchant.name}</p>`),
+  });
+  const found = await findLinkByToken(settings.db, token);
+  if (!found) {
+    return page(404, 'Link not valid', html`<h1>This payment link is not valid</h1><p>Please use the link from your most recent e-mail from ${merchant.name}, or contact us.</p>`);
+  }
+  const { link, attempt, subscription } = found;
+  const now = settings.clock.now();
+  const clicks = await recordLinkClick(settings.db, link.id, now);
+  const state = attempt.status === 'succeeded' ? 'paid' : link.closed_at || attempt.status !== 'action_required' ? 'closed' : link.expires_at <= now ? 'expired' : 'open';
+  await insertEvents(settings.db, [
+    { subscriptionId: subscription.id, attemptId: attempt.id, type: 'payment_link_opened', actor: 'customer', occurredAt: now, data: { clicks, link_state: state } },
+  ]);
+  const amount = displayMoney({ amountMinor: attempt.amount_minor, currency: attempt.currency });
+  switch (state) {
+    case 'paid':
+      return page(409, 'Already paid', html`<h1>This payment is already complete</h1><p>Your payment of ${amount} to ${merchant.name} went through. There is nothing more to do.</p>`);
+    case 'closed':
+      return page(410, 'Link no longer valid', html`<h1>This payment link is no longer valid</h1><p>This attempt to collect ${amount} has ended. If we need you to confirm another payment, we will send you a new link.</p>`);
+    case 'expired':
+      return page(410, 'Link expired', html`<h1>This payment link has expired</h1><p>The link to confirm your payment of ${amount} expired on ${formatWhen(link.expires_at, subscription.timezone)}. We will try the payment again and e-mail you a new link if your bank asks for confirmation again.</p>`);
+    case 'open':
+      break;
+  }
+  if (!attempt.pay_url || !isGatewayUrl(attempt.pay_url, settings.gatewayUrl)) {
+    settings.logger.error({ attempt_id: attempt.id, gateway: settings.gatewayUrl }, 'refusing to redirect: the stored pay_url is not on the configured gateway');
+    return page(502, 'Cannot continue', html`<h1>We cannot take you to your bank right now</h1><p>Please try again later, or contact us.</p>`);
+  }
+  return { redirect: attempt.pay_url };
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { composeMessage, type CustomerMessage } from '../../src/email/messages.ts';
+
+const ctx = { merchant: { name: 'Ada\'s <Tea> & Co', supportEmail: 'help@tea.example' }, customer: { firstName: 'Grace' }, timezone: 'Asia/Shanghai' };
+const plan = { amount: { amountMinor: 1999, currency: 'EUR' }, product: 'Tea <b>club</b>', interval: 'month' as const };
+
+describe('customer e-mails', () => {
+  it('the action-required e-mail gives the amount, the plan, the link and when it expires, in the customer\'s zone', () => {
+    const message: CustomerMessage = { kind: 'action_required', ...plan, link: 'https://billing.example/pay/abc', expiresAt: new Date('2027-03-04T00:00:00Z') };
+    const { subject, text, html } = composeMessage(ctx, message);
+    expect(subject).toBe("Action needed: confirm your EUR 19.99 payment to Ada's <Tea> & Co");
+    expect(text).toContain('Hello Grace,');
+    expect(text).toContain('Tea <b>club</b> (EUR 19.99, monthly)');
+    expect(text).toContain('https://billing.example/pay/abc');
+    expect(text).toContain('Thursday 4 March 2027 at 08:00 (Asia/Shanghai)');
+    expect(text).toContain('help@tea.example');
+    expect(html).toContain('href="https://billing.example/pay/abc"');
+    expect(html).toContain('Tea &lt;b&gt;club&lt;/b&gt;');
+    expect(html).toContain('Ada&#39;s &lt;Tea&gt; &amp; Co');
+    expect(html).not.toContain('<b>club</b>');
+  });
+
+  it('says "first payment" for a first purchase and "renewal payment" otherwise', () => {
+    const base = { kind: 'payment_failed', ...plan, declineClass: 'soft', details: null, nextAttemptAt: null } as const;
+    expect(composeMessage(ctx, { ...base, firstPayment: true }).text).toContain('The first payment for');
+    expect(composeMessage(ctx, base).text).toContain('The renewal payment for');
+  });
+
+  it('a soft failure says when the next try is; a hard one asks for another card', () => {
+    const soft = composeMessage(ctx, { kind: 'payment_failed', ...plan, declineClass: 'soft', details: 'Not sufficient funds', nextAttemptAt: new Date('2027-03-02T00:00:00Z') });
+    expect(soft.text).toContain('We will try again on Tuesday 2 March 2027 at 08:00 (Asia/Shanghai)');
+    expect(soft.text).toContain('No money was taken');
+    const hard = composeMessage(ctx, { kind: 'payment_failed', ...plan, declineClass: 'hard', details: 'Lost or stolen card', nextAttemptAt: null });
+    expect(hard.subject).toMatch(/please use another card/);
+    expect(hard.text).toContain('cannot be charged again');
+  });
+
+  it('a value cannot inject markup into the HTML part', () => {
+    const evil = { ...ctx, customer: { firstName: '<script>alert(1)</script>' } };
+    const { html } = composeMessage(evil, { kind: 'subscription_unpaid', ...plan });
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+  });
+});

@@ -10,7 +10,7 @@ import { deliverMessage, sweepOutbox, type EmailJob } from '../email/deliver-ema
 import { queueDueReminders } from '../email/customer-notifications.ts';
 import { expireLinks } from '../payment-links/expire-links.ts';
 import { paymentLinkRoutes } from '../payment-links/redirect.ts';
-import { send, startHttpServer, type RunningServer, type Route } from '../http/server.ts';
+import { send, startHttpServer, type Route } from '../http/server.ts';
 import { CoalescedTask, Periodic } from '../lib/background.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/index.ts';
 import { createTestDatabase, dropTestDatabase } from '../support/database.ts';
-import { approvedByPeriod, freePort, seedDueSubscriptions, settlement, startTestSandbox, startWorkers, waitUntil, workerEnv } from '../support/e2e.ts';
+import { approvedByPeriod, freePort, seedDueSubscriptions, settlement, startTestSandbox, startWorkers, waitUntil, waitUntilAllPaid, workerEnv } from '../support/e2e.ts';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
 
 // Each test makes its own database and drops it only when it passes, so a failure leaves it to inspect.
@@ -53,17 +53,8 @@ describe('crash safety', () => {
     const survivor = startWorkerProcess(env);
     running.workers = [survivor];
     await survivor.started();
-    await waitUntil(
-      async () => {
-        const s = await settlement(database.db, ids);
-        return s.paid === ids.length && s.open === 0;
-      },
-      60_000,
-      async () => JSON.stringify(await settlement(database.db, ids)),
-    );
+    expect((await waitUntilAllPaid(database.db, ids)).open).toBe(0);
     expectEachPeriodChargedOnce(sandbox, ids);
-    const final = await settlement(database.db, ids);
-    expect(final.open).toBe(0);
     await survivor.stop();
     await dropTestDatabase(database);
   });
@@ -77,14 +68,7 @@ describe('scale-out', () => {
     running.workers = await startWorkers(2, (_, port) =>
       workerEnv(database, sandbox, port, { REBILL_CHARGE_CONCURRENCY: '16', REBILL_CHARGE_BATCH_SIZE: '8', REBILL_SCHEDULER_BATCH_SIZE: '20' }),
     );
-    await waitUntil(
-      async () => {
-        const s = await settlement(database.db, ids);
-        return s.paid === ids.length && s.open === 0;
-      },
-      60_000,
-      async () => JSON.stringify(await settlement(database.db, ids)),
-    );
+    await waitUntilAllPaid(database.db, ids);
     expectEachPeriodChargedOnce(sandbox, ids);
     // Both workers did part of the work.
     for (const worker of running.workers) {

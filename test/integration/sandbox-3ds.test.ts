@@ -1,28 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OceanpaymentClient } from '../../src/gateways/oceanpayment/client.ts';
+import { SAMPLE_MERCHANT, useSandboxClient } from '../support/sandbox-client.ts';
+import { describe, expect, it } from 'vitest';
 import type { ChargeRequest } from '../../src/gateways/oceanpayment/client.ts';
 import { parseBrowserReturn, parseNotice } from '../../src/gateways/oceanpayment/notice.ts';
-import { startMerchantStub, startSandbox } from '../../src/sandbox/index.ts';
-import type { MerchantStub, Sandbox } from '../../src/sandbox/index.ts';
 
-const MERCHANT = { account: '995149', terminal: '99514901', secureCode: '12345678' };
+const MERCHANT = SAMPLE_MERCHANT;
+const setup = useSandboxClient({ seed: 3, noticeRetryDelaysMs: [0, 20] });
 
-let sandbox: Sandbox;
-let merchant: MerchantStub;
-let client: OceanpaymentClient;
 let sequence = 0;
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ accounts: [MERCHANT], seed: 3, noticeRetryDelaysMs: [0, 20] });
-  merchant = await startMerchantStub();
-  client = new OceanpaymentClient({ gatewayUrl: sandbox.url, queryUrl: sandbox.url, credentials: MERCHANT, timeoutMs: 2_000 });
-});
-
-afterAll(async () => {
-  await client?.close();
-  await merchant?.close();
-  await sandbox?.close();
-});
 
 function chargeRequest(quickpayId: string): ChargeRequest {
   sequence += 1;
@@ -35,8 +19,8 @@ function chargeRequest(quickpayId: string): ChargeRequest {
     orderNotes: `sub_${sequence}:2025`,
     billing: { firstName: 'Zoë', lastName: 'Brandt', email: 'zoe@example.com', country: 'DE' },
     product: { name: 'Yearly plan' },
-    noticeUrl: merchant.noticeUrl,
-    backUrl: merchant.backUrl,
+    noticeUrl: setup.merchant.noticeUrl,
+    backUrl: setup.merchant.backUrl,
   };
 }
 
@@ -56,10 +40,10 @@ function readForm(html: string): { action: string; fields: Record<string, string
 }
 
 async function startThreeDSecure(request: ChargeRequest): Promise<string> {
-  const outcome = await client.charge(request);
+  const outcome = await setup.client.charge(request);
   expect(outcome).toMatchObject({ kind: 'action_required', code: '80093' });
   if (outcome.kind !== 'action_required') throw new Error('expected action_required');
-  expect(outcome.payUrl).toMatch(new RegExp(`^${sandbox.url}/gateway/direct/redirect\\?pay_id=[0-9a-f]{64}$`));
+  expect(outcome.payUrl).toMatch(new RegExp(`^${setup.sandbox.url}/gateway/direct/redirect\\?pay_id=[0-9a-f]{64}$`));
   return outcome.payUrl;
 }
 
@@ -96,9 +80,9 @@ describe('3-D Secure round trip through the sandbox page', () => {
     expect(fields).toMatchObject({ response_type: '0', order_number: request.orderNumber, payment_status: '1', payment_authType: '2' });
     expect(parseBrowserReturn(fields, MERCHANT)).toMatchObject({ kind: 'transaction', verified: true, responseType: '0', outcome: { kind: 'approved' } });
 
-    // The browser posts that form to the merchant, which sees the same verified content.
+    // The browser posts that form to the setup.merchant, which sees the same verified content.
     await fetch(action, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
-    const [returned] = await merchant.waitFor('/return', 1);
+    const [returned] = await setup.merchant.waitFor('/return', 1);
     expect(parseBrowserReturn(Object.fromEntries(new URLSearchParams(returned?.body ?? '')), MERCHANT)).toMatchObject({ verified: true, outcome: { kind: 'approved' } });
 
     const notices = (await waitForOrderNotices(request.orderNumber, 2)).map((body) => parseNotice(body, MERCHANT));
@@ -107,7 +91,7 @@ describe('3-D Secure round trip through the sandbox page', () => {
       [true, '1', 'approved'],
     ]);
     expect(notices[0]).toMatchObject({ fields: { payment_status: '-1', payment_details: expect.stringMatching(/^80093:/), pay_url: payUrl } });
-    expect(await client.query(request.orderNumber)).toMatchObject({ kind: 'found', entries: [{ outcome: { kind: 'approved' } }] });
+    expect(await setup.client.query(request.orderNumber)).toMatchObject({ kind: 'found', entries: [{ outcome: { kind: 'approved' } }] });
 
     const again = await fetch(payUrl);
     expect(again.status).toBe(409);
@@ -124,22 +108,22 @@ describe('3-D Secure round trip through the sandbox page', () => {
     expect(parseBrowserReturn(fields, MERCHANT)).toMatchObject({ verified: true, outcome: { kind: 'declined', code: '80091' } });
     const [, final] = (await waitForOrderNotices(request.orderNumber, 2)).map((body) => parseNotice(body, MERCHANT));
     expect(final).toMatchObject({ verified: true, outcome: { kind: 'declined', code: '80091' } });
-    expect(await client.query(request.orderNumber)).toMatchObject({ kind: 'found', entries: [{ outcome: { kind: 'declined', code: '80091' } }] });
+    expect(await setup.client.query(request.orderNumber)).toMatchObject({ kind: 'found', entries: [{ outcome: { kind: 'declined', code: '80091' } }] });
   });
 
   it('answers an unknown or tampered pay_id with 404, and a missing choice with 400', async () => {
     const payUrl = await startThreeDSecure(chargeRequest('3ds-carol'));
     const tampered = payUrl.replace(/.$/, (last) => (last === '0' ? '1' : '0'));
     expect((await fetch(tampered)).status).toBe(404);
-    expect((await fetch(`${sandbox.url}/gateway/direct/redirect?pay_id=nothing`)).status).toBe(404);
-    expect((await fetch(`${sandbox.url}/gateway/direct/redirect`)).status).toBe(404);
+    expect((await fetch(`${setup.sandbox.url}/gateway/direct/redirect?pay_id=nothing`)).status).toBe(404);
+    expect((await fetch(`${setup.sandbox.url}/gateway/direct/redirect`)).status).toBe(404);
     const noChoice = await fetch(payUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
     expect(noChoice.status).toBe(400);
     expect((await fetch(payUrl)).status).toBe(200);
   });
 
   it('refuses a guessed pay_id for an existing ledger row', async () => {
-    const page = await fetch(`${sandbox.url}/gateway/direct/redirect?pay_id=${'0'.repeat(64)}`);
+    const page = await fetch(`${setup.sandbox.url}/gateway/direct/redirect?pay_id=${'0'.repeat(64)}`);
     expect(page.status).toBe(404);
   });
 });
@@ -147,7 +131,7 @@ describe('3-D Secure round trip through the sandbox page', () => {
 async function waitForOrderNotices(orderNumber: string, count: number): Promise<string[]> {
   const deadline = Date.now() + 3_000;
   for (;;) {
-    const bodies = merchant.received.filter((item) => item.path === '/notice' && item.body.includes(`<order_number>${orderNumber}</order_number>`)).map((item) => item.body);
+    const bodies = setup.merchant.received.filter((item) => item.path === '/notice' && item.body.includes(`<order_number>${orderNumber}</order_number>`)).map((item) => item.body);
     if (bodies.length >= count) return bodies;
     if (Date.now() > deadline) throw new Error(`expected ${count} notices for ${orderNumber}, got ${bodies.length}`);
     await new Promise((resolve) => setTimeout(resolve, 10));

@@ -1,31 +1,17 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SAMPLE_MERCHANT, useSandboxClient } from '../support/sandbox-client.ts';
+import { afterEach, describe, expect, it } from 'vitest';
 import { OceanpaymentClient } from '../../src/gateways/oceanpayment/client.ts';
 import type { ChargeRequest } from '../../src/gateways/oceanpayment/client.ts';
 import { parseNotice } from '../../src/gateways/oceanpayment/notice.ts';
-import { NO_FAULTS, startMerchantStub, startSandbox } from '../../src/sandbox/index.ts';
-import type { MerchantStub, Sandbox } from '../../src/sandbox/index.ts';
+import { NO_FAULTS, startSandbox } from '../../src/sandbox/index.ts';
 
-const MERCHANT = { account: '995149', terminal: '99514901', secureCode: '12345678' };
+const MERCHANT = SAMPLE_MERCHANT;
+const setup = useSandboxClient({ seed: 11, noticeRetryDelaysMs: [0, 20, 20], timeoutHoldMs: 5_000, clientTimeoutMs: 400 });
 
-let sandbox: Sandbox;
-let merchant: MerchantStub;
-let client: OceanpaymentClient;
 let sequence = 0;
 
-beforeAll(async () => {
-  sandbox = await startSandbox({ accounts: [MERCHANT], seed: 11, noticeRetryDelaysMs: [0, 20, 20], timeoutHoldMs: 5_000 });
-  merchant = await startMerchantStub();
-  client = new OceanpaymentClient({ gatewayUrl: sandbox.url, queryUrl: sandbox.url, credentials: MERCHANT, timeoutMs: 400 });
-});
-
 afterEach(() => {
-  sandbox.setFaults(NO_FAULTS);
-});
-
-afterAll(async () => {
-  await client?.close();
-  await merchant?.close();
-  await sandbox?.close();
+  setup.sandbox.setFaults(NO_FAULTS);
 });
 
 function chargeRequest(overrides: Partial<ChargeRequest> = {}): ChargeRequest {
@@ -39,8 +25,8 @@ function chargeRequest(overrides: Partial<ChargeRequest> = {}): ChargeRequest {
     orderNotes: `sub_${sequence}:2024-W10`,
     billing: { firstName: 'Ann', lastName: 'Lee', email: 'ann@example.com', country: 'US' },
     product: { name: 'Weekly plan' },
-    noticeUrl: merchant.noticeUrl,
-    backUrl: merchant.backUrl,
+    noticeUrl: setup.merchant.noticeUrl,
+    backUrl: setup.merchant.backUrl,
     ...overrides,
   };
 }
@@ -48,7 +34,7 @@ function chargeRequest(overrides: Partial<ChargeRequest> = {}): ChargeRequest {
 async function noticesFor(orderNumber: string, count: number): Promise<string[]> {
   const deadline = Date.now() + 3_000;
   for (;;) {
-    const bodies = merchant.received
+    const bodies = setup.merchant.received
       .filter((item) => item.path === '/notice' && item.body.includes(`<order_number>${orderNumber}</order_number>`))
       .map((item) => item.body);
     if (bodies.length >= count) return bodies;
@@ -58,32 +44,32 @@ async function noticesFor(orderNumber: string, count: number): Promise<string[]>
 }
 
 async function expectBookedAndFound(request: ChargeRequest): Promise<void> {
-  expect(await client.query(request.orderNumber)).toMatchObject({
+  expect(await setup.client.query(request.orderNumber)).toMatchObject({
     kind: 'found', entries: [{ orderNumber: request.orderNumber, outcome: { kind: 'approved' } }],
   });
 }
 
 describe('gateway faults', () => {
   it('serverErrorShare: HTTP 502 is an unknown outcome, and the charge was booked', async () => {
-    sandbox.setFaults({ serverErrorShare: 1 });
+    setup.sandbox.setFaults({ serverErrorShare: 1 });
     const request = chargeRequest();
-    expect(await client.charge(request)).toEqual({ kind: 'unknown', reason: expect.stringMatching(/HTTP 502/) });
-    sandbox.setFaults({ serverErrorShare: 0 });
+    expect(await setup.client.charge(request)).toEqual({ kind: 'unknown', reason: expect.stringMatching(/HTTP 502/) });
+    setup.sandbox.setFaults({ serverErrorShare: 0 });
     await expectBookedAndFound(request);
-    expect(sandbox.ledger.entries(0, 1, { orderNumber: request.orderNumber }).entries[0]).toMatchObject({ fault: 'server_error', status: 'approved' });
+    expect(setup.sandbox.ledger.entries(0, 1, { orderNumber: request.orderNumber }).entries[0]).toMatchObject({ fault: 'server_error', status: 'approved' });
   });
 
   it('garbledShare: truncated XML is an unknown outcome, and the charge was booked', async () => {
-    sandbox.setFaults({ garbledShare: 1 });
+    setup.sandbox.setFaults({ garbledShare: 1 });
     const request = chargeRequest();
-    expect(await client.charge(request)).toEqual({ kind: 'unknown', reason: expect.stringMatching(/could not be read: body is not well-formed XML/) });
+    expect(await setup.client.charge(request)).toEqual({ kind: 'unknown', reason: expect.stringMatching(/could not be read: body is not well-formed XML/) });
     await expectBookedAndFound(request);
   });
 
   it('timeoutShare: no answer is an unknown outcome, and the charge was booked', async () => {
-    sandbox.setFaults({ timeoutShare: 1 });
+    setup.sandbox.setFaults({ timeoutShare: 1 });
     const request = chargeRequest();
-    expect(await client.charge(request)).toEqual({ kind: 'unknown', reason: expect.stringMatching(/within 400 ms/) });
+    expect(await setup.client.charge(request)).toEqual({ kind: 'unknown', reason: expect.stringMatching(/within 400 ms/) });
     await expectBookedAndFound(request);
   });
 
@@ -115,54 +101,54 @@ describe('gateway faults', () => {
   });
 
   it('latencyMs delays every answer', async () => {
-    sandbox.setFaults({ latencyMs: 150 });
+    setup.sandbox.setFaults({ latencyMs: 150 });
     const started = Date.now();
-    expect(await client.charge(chargeRequest())).toMatchObject({ kind: 'approved' });
+    expect(await setup.client.charge(chargeRequest())).toMatchObject({ kind: 'approved' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
-    sandbox.setFaults({ latencyMs: 600 });
-    expect(await client.charge(chargeRequest())).toMatchObject({ kind: 'unknown' });
+    setup.sandbox.setFaults({ latencyMs: 600 });
+    expect(await setup.client.charge(chargeRequest())).toMatchObject({ kind: 'unknown' });
   });
 
   it('can be changed over HTTP, and refuses unknown names and bad values', async () => {
-    const changed = await fetch(`${sandbox.url}/sandbox/faults`, { method: 'POST', body: JSON.stringify({ serverErrorShare: 1, latencyMs: 0 }) });
+    const changed = await fetch(`${setup.sandbox.url}/sandbox/faults`, { method: 'POST', body: JSON.stringify({ serverErrorShare: 1, latencyMs: 0 }) });
     expect(changed.status).toBe(200);
     expect(await changed.json()).toMatchObject({ serverErrorShare: 1 });
-    expect(await client.charge(chargeRequest())).toMatchObject({ kind: 'unknown', reason: expect.stringMatching(/HTTP 502/) });
-    const refused = await fetch(`${sandbox.url}/sandbox/faults`, { method: 'POST', body: JSON.stringify({ serverErrorShare: 2, nonsense: 1 }) });
+    expect(await setup.client.charge(chargeRequest())).toMatchObject({ kind: 'unknown', reason: expect.stringMatching(/HTTP 502/) });
+    const refused = await fetch(`${setup.sandbox.url}/sandbox/faults`, { method: 'POST', body: JSON.stringify({ serverErrorShare: 2, nonsense: 1 }) });
     expect(refused.status).toBe(400);
     expect(await refused.json()).toEqual({
       error: 'invalid faults',
       problems: ['serverErrorShare must be a number from 0 to 1', expect.stringMatching(/unknown fault "nonsense"/)],
     });
-    expect((await fetch(`${sandbox.url}/sandbox/faults`, { method: 'POST', body: '{not json' })).status).toBe(400);
-    expect(sandbox.faults.serverErrorShare).toBe(1);
-    expect(() => sandbox.setFaults({ timeoutShare: -1 })).toThrow(/timeoutShare must be a number from 0 to 1/);
+    expect((await fetch(`${setup.sandbox.url}/sandbox/faults`, { method: 'POST', body: '{not json' })).status).toBe(400);
+    expect(setup.sandbox.faults.serverErrorShare).toBe(1);
+    expect(() => setup.sandbox.setFaults({ timeoutShare: -1 })).toThrow(/timeoutShare must be a number from 0 to 1/);
   });
 });
 
 describe('notice faults', () => {
   it('noticeDuplicateShare sends the genuine notice twice', async () => {
-    sandbox.setFaults({ noticeDuplicateShare: 1 });
+    setup.sandbox.setFaults({ noticeDuplicateShare: 1 });
     const request = chargeRequest();
-    await client.charge(request);
+    await setup.client.charge(request);
     const notices = (await noticesFor(request.orderNumber, 2)).map((body) => parseNotice(body, MERCHANT));
     expect(notices).toMatchObject([{ verified: true, outcome: { kind: 'approved' } }, { verified: true, outcome: { kind: 'approved' } }]);
   });
 
   it('noticeReorderShare sends a stale pending notice after the final one', async () => {
-    sandbox.setFaults({ noticeReorderShare: 1 });
+    setup.sandbox.setFaults({ noticeReorderShare: 1 });
     const request = chargeRequest({ quickpayId: 'soft-decline-f' });
-    await client.charge(request);
+    await setup.client.charge(request);
     const notices = (await noticesFor(request.orderNumber, 2)).map((body) => parseNotice(body, MERCHANT));
     expect(notices).toMatchObject([{ verified: true, outcome: { kind: 'declined' } }, { verified: true, outcome: { kind: 'pending' } }]);
   });
 
   it('noticeForgeShare adds copies a correct merchant rejects (wrong signValue or altered amount)', async () => {
-    sandbox.setFaults({ noticeForgeShare: 1 });
+    setup.sandbox.setFaults({ noticeForgeShare: 1 });
     const problems = new Set<string>();
     for (let round = 0; round < 6; round += 1) {
       const request = chargeRequest();
-      await client.charge(request);
+      await setup.client.charge(request);
       const [forged, genuine] = (await noticesFor(request.orderNumber, 2)).map((body) => parseNotice(body, MERCHANT));
       expect(genuine).toMatchObject({ kind: 'transaction', verified: true, fields: { order_amount: '5.00' } });
       expect(forged).toMatchObject({ kind: 'transaction', verified: false });
@@ -172,12 +158,12 @@ describe('notice faults', () => {
   });
 
   it('noticeDelayMs holds every notice back', async () => {
-    sandbox.setFaults({ noticeDelayMs: 200 });
+    setup.sandbox.setFaults({ noticeDelayMs: 200 });
     const request = chargeRequest();
     const charged = Date.now();
-    await client.charge(request);
+    await setup.client.charge(request);
     await noticesFor(request.orderNumber, 1);
-    const [arrived] = merchant.received.filter((item) => item.body.includes(request.orderNumber));
+    const [arrived] = setup.merchant.received.filter((item) => item.body.includes(request.orderNumber));
     expect((arrived?.at ?? 0) - charged).toBeGreaterThanOrEqual(190);
   });
 });

@@ -127,3 +127,16 @@ export function approvedByPeriod(sandbox: Sandbox): Map<string, number> {
   }
   return counts;
 }
+
+/** Waits until every subscription has its renewal paid and no attempt is left open. */
+export async function waitUntilAllPaid(db: Db, ids: readonly string[], timeoutMs = 60_000): Promise<Settlement> {
+  await waitUntil(
+    async () => {
+      const s = await settlement(db, ids);
+      return s.paid === ids.length && s.open === 0;
+    },
+    timeoutMs,
+    async () => JSON.stringify(await settlement(db, ids)),
+  );
+  return settlement(db, ids);
+}

@@ -12,12 +12,12 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { arch, platform, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { acquireFileLock, isProcessAlive } from '../lib/lock-file.ts';
+import { freePort } from '../lib/ports.ts';
 
 export type EmbeddedTuning = 'durable' | 'disposable';
 
@@ -29,6 +29,8 @@ export interface EmbeddedOptions {
   /** Database to create on first use (besides `postgres`). */
   database?: string;
   maxConnections?: number;
+  /** Extra server settings for a server this process starts (e.g. shared_preload_libraries). */
+  settings?: Record<string, string | number>;
 }
 
 export interface EmbeddedLease {
@@ -132,6 +134,7 @@ async function startServer(dir: string, options: EmbeddedOptions): Promise<numbe
     unix_socket_directories: "''",
     max_connections: options.maxConnections ?? 200,
     ...(options.tuning === 'disposable' ? { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' } : {}),
+    ...options.settings,
   };
   let lastError: unknown;
   for (let tries = 0; tries < 3; tries += 1) {
@@ -241,13 +244,3 @@ async function postgresUserIds(): Promise<{ uid?: number; gid?: number }> {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
-}

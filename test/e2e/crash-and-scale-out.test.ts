@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/index.ts';
 import { createTestDatabase, dropTestDatabase } from '../support/database.ts';
 import { approvedByPeriod, freePort, seedDueSubscriptions, settlement, startTestSandbox, startWorkers, waitUntil, waitUntilAllPaid, workerEnv } from '../support/e2e.ts';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
+import { startWorkerProcess, type WorkerProcess } from '../../scripts/lib/rebill-process.ts';
 
 // Each test makes its own database and drops it only when it passes, so a failure leaves it to inspect.
 const running: { workers: WorkerProcess[]; sandbox?: Sandbox } = { workers: [] };

@@ -8,7 +8,7 @@ import type { Sandbox } from '../../src/sandbox/index.ts';
 import { runCli, runCliJson } from '../support/cli.ts';
 import { useTestDatabase } from '../support/database.ts';
 import { approvedByPeriod, freePort, startTestSandbox, waitUntil, workerEnv } from '../support/e2e.ts';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
+import { startWorkerProcess, type WorkerProcess } from '../../scripts/lib/rebill-process.ts';
 
 const database = useTestDatabase('e2e_behaviours');
 let sandbox: Sandbox;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { runCli } from '../support/cli.ts';
-import { startWorkerProcess } from '../support/worker-process.ts';
+import { startWorkerProcess } from '../../scripts/lib/rebill-process.ts';
 
 // A data directory of its own (in /tmp, which the postgres OS user can reach when tests run as root).
 const dataDir = mkdtempSync(join(tmpdir(), 'rebill-embedded-'));

@@ -1,8 +1,6 @@
 /** Runs the real `rebill` command in a child process, as an operator would. */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-
-export const REBILL_BIN = fileURLToPath(new URL('../../bin/rebill.mjs', import.meta.url));
+import { REBILL_BIN } from '../../scripts/lib/rebill-process.ts';
 
 export interface CliResult {
   code: number;

@@ -1,6 +1,5 @@
 /** Helpers for end-to-end tests: worker processes against a sandbox over real HTTP. */
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import type { Db } from '../../src/db/connect.ts';
@@ -10,18 +9,11 @@ import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandb
 import { enrolMany } from '../../src/subscriptions/enrol.ts';
 import { MERCHANT } from './engine-harness.ts';
 import type { TestDatabase } from './database.ts';
-import { startWorkerProcess, type WorkerProcess } from './worker-process.ts';
+import { startWorkerProcess, type WorkerProcess } from '../../scripts/lib/rebill-process.ts';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+import { freePort } from '../../src/lib/ports.ts';
+
+export { freePort };
 
 export function startTestSandbox(options: Partial<SandboxOptions> = {}): Promise<Sandbox> {
   return startSandbox({ accounts: [MERCHANT], noticeRetryDelaysMs: [0, 300, 1000, 2000, 4000], pendingNoticeDelayMs: 300, timeoutHoldMs: 5_000, ...options });

@@ -6,12 +6,18 @@
 import type { IncomingMessage } from 'node:http';
 import { parseBrowserReturn } from '../gateways/oceanpayment/notice.ts';
 import { BodyTooLargeError, readBody, send, type Route } from '../http/server.ts';
+import { OPEN_ATTEMPT_STATUSES } from '../db/database.ts';
 import { findAttemptByOrderNumber, queryAttemptSoon } from '../renewals/charge-attempt.repo.ts';
+import { queryAttempts } from '../renewals/janitor.ts';
 import type { RenewalEngine } from '../renewals/engine.ts';
 import { findSubscription } from '../subscriptions/subscription.repo.ts';
-import { NOTICE_BODY_LIMIT, receiveNotice } from './apply-notice.ts';
-import { insertNotice } from './notice.repo.ts';
+import { GroupCommit } from '../lib/group-commit.ts';
+import { NOTICE_BODY_LIMIT, receiveNotices, type IncomingNotice, type NoticeVerdict } from './apply-notice.ts';
+import { insertNotices } from './notice.repo.ts';
 import { renderReturnPage } from './return-page.ts';
+
+/** How long the return page waits for the gateway's answer before showing what is known. */
+const RETURN_PAGE_QUERY_WAIT_MS = 3_000;
 
 export interface ListenerOptions {
   merchant: { name: string; supportEmail: string };
@@ -20,8 +26,10 @@ export interface ListenerOptions {
 }
 
 export function gatewayRoutes(engine: RenewalEngine, options: ListenerOptions): Route[] {
+  // Notices arriving together are stored and applied in one transaction.
+  const notices = new GroupCommit<IncomingNotice, NoticeVerdict>((batch) => receiveNotices(engine, batch), { maxBatch: 200, maxWaitMs: 5 });
   return [
-    { method: 'POST', path: '/oceanpayment/notice', handler: (req, res) => handleNotice(engine, req).then(([status, body]) => send(res, status, body)) },
+    { method: 'POST', path: '/oceanpayment/notice', handler: (req, res) => handleNotice(engine, notices, req).then(([status, body]) => send(res, status, body)) },
     {
       method: 'POST',
       path: '/oceanpayment/return',
@@ -41,7 +49,11 @@ export function gatewayRoutes(engine: RenewalEngine, options: ListenerOptions): 
   ];
 }
 
-async function handleNotice(engine: RenewalEngine, req: IncomingMessage): Promise<[number, string]> {
+async function handleNotice(
+  engine: RenewalEngine,
+  notices: GroupCommit<IncomingNotice, NoticeVerdict>,
+  req: IncomingMessage,
+): Promise<[number, string]> {
   let body = '';
   let tooLarge = false;
   try {
@@ -52,7 +64,7 @@ async function handleNotice(engine: RenewalEngine, req: IncomingMessage): Promis
     req.resume();
   }
   try {
-    await receiveNotice(engine, body, tooLarge);
+    await notices.submit({ body, tooLarge });
   } catch (error) {
     // Only when the notice could not be stored: the gateway must retry it.
     engine.logger.error({ err: error }, 'could not store a notice; asking the gateway to retry');
@@ -68,7 +80,7 @@ async function handleReturn(engine: RenewalEngine, options: ListenerOptions, bod
   const orderNumber = form.order_number ?? '';
   const attempt = verified ? await findAttemptByOrderNumber(engine.db, orderNumber) : undefined;
   const now = engine.clock.now();
-  await insertNotice(engine.db, {
+  await insertNotices(engine.db, [{
     channel: 'browser_return',
     received_at: now,
     notice_type: null,
@@ -81,17 +93,25 @@ async function handleReturn(engine: RenewalEngine, options: ListenerOptions, bod
     problem: parsed.kind === 'transaction' ? (parsed.problem ?? null) : parsed.kind === 'malformed' ? parsed.problem : 'not a payment result',
     attempt_id: attempt?.id ?? null,
     body: body.slice(0, NOTICE_BODY_LIMIT),
-  });
+  }]);
   engine.metrics.notices.inc({ result: verified ? 'browser_return' : 'browser_return_rejected' });
-  if (attempt && attempt.status !== 'succeeded' && attempt.status !== 'failed' && attempt.status !== 'expired') {
+  let current = attempt;
+  if (attempt && (OPEN_ATTEMPT_STATUSES as readonly string[]).includes(attempt.status)) {
+    // The browser often beats the notice. Its word is no proof, so ask the gateway (briefly) and
+    // tell the customer what rebill then knows; the janitor takes over if the gateway is slow.
     await queryAttemptSoon(engine.db, attempt.id, now);
-    options.pokeJanitor();
+    const asked = await Promise.race([
+      queryAttempts(engine, [attempt], 1).then(() => true, () => false),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), RETURN_PAGE_QUERY_WAIT_MS).unref()),
+    ]);
+    if (!asked) options.pokeJanitor();
+    current = (await findAttemptByOrderNumber(engine.db, orderNumber)) ?? attempt;
   }
-  const subscription = attempt ? await findSubscription(engine.db, attempt.subscription_id) : undefined;
+  const subscription = current ? await findSubscription(engine.db, current.subscription_id) : undefined;
   return renderReturnPage({
     merchant: options.merchant,
     outcome: parsed.kind === 'transaction' && verified ? parsed.outcome : null,
-    attempt: attempt ?? null,
+    attempt: current ?? null,
     nextAttemptAt: subscription?.next_attempt_at ?? null,
     timezone: subscription?.timezone ?? 'UTC',
   });

@@ -8,6 +8,7 @@ import type { ChargeOutcome } from '../gateways/oceanpayment/outcome.ts';
 import { html, htmlPage } from '../lib/html.ts';
 import { displayMoney } from '../lib/money.ts';
 import { formatWhen } from '../email/messages.ts';
+import { parseDetails } from '../gateways/oceanpayment/codes.ts';
 
 export interface ReturnPageInput {
   merchant: { name: string; supportEmail: string };
@@ -55,7 +56,7 @@ a few moments. There is nothing more to do; your subscription continues once it 
     case 'not_completed':
       return page(200, 'Payment not completed', html`<h1>The payment was not completed</h1>
 <p>Your payment of ${amount} to ${name} did not go through${
-        input.outcome?.kind === 'declined' && input.outcome.details ? html` (${input.outcome.details})` : ''
+        input.outcome?.kind === 'declined' && input.outcome.details ? html` (${parseDetails(input.outcome.details).message || input.outcome.details})` : ''
       }. No money was taken.</p>
 <p>${
         input.nextAttemptAt

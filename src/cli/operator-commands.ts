@@ -1,17 +1,24 @@
 /** Commands that act on one subscription's charging: retry, resolve, update-token. */
-import { createEngine, dunningPolicy, gatewayClient, operatorActor } from '../deps.ts';
+import type PgBoss from 'pg-boss';
+import { createEngine, customerNotificationsFor, dunningPolicy, gatewayClient, operatorActor } from '../deps.ts';
 import { ConflictError } from '../lib/errors.ts';
 import { openAttemptOf } from '../renewals/charge-attempt.repo.ts';
 import { queryAttempts } from '../renewals/janitor.ts';
 import { createBoss } from '../renewals/queue.ts';
 import { queueChargeNow } from '../renewals/schedule-renewals.job.ts';
 import { getSubscription } from '../subscriptions/lookup.ts';
-import { requestRetry, updateToken } from '../subscriptions/operator-actions.ts';
+import { requestRetry, updateToken, type OperatorContext } from '../subscriptions/operator-actions.ts';
 import { EXIT_OK, optional, printJson, required, type Command, type CommandContext, type Parsed } from './command.ts';
 import { attemptJson, subscriptionJson, subscriptionText } from './present.ts';
 
-function operatorContext(args: Parsed, ctx: CommandContext) {
-  return { now: ctx.clock().now(), actor: operatorActor(), reason: optional(args, 'reason') ?? null, policy: dunningPolicy(ctx.config()) };
+function operatorContext(args: Parsed, ctx: CommandContext, boss: PgBoss): OperatorContext {
+  return {
+    now: ctx.clock().now(),
+    actor: operatorActor(),
+    reason: optional(args, 'reason') ?? null,
+    policy: dunningPolicy(ctx.config()),
+    followUps: customerNotificationsFor(ctx.config(), boss),
+  };
 }
 
 export const retryCommand: Command = {
@@ -33,7 +40,7 @@ Example:
     const id = args.positionals[0]!;
     const subscription = await ctx.withDatabase(({ db, pool }) => {
       const boss = createBoss(pool, { background: false });
-      const opCtx = operatorContext(args, ctx);
+      const opCtx = operatorContext(args, ctx, boss);
       return requestRetry(db, id, opCtx, (tx, row) => queueChargeNow(boss, tx, [row], opCtx.now));
     });
     if (args.json) printJson(ctx.stdout, subscriptionJson(subscription));
@@ -59,7 +66,9 @@ Example:
   async run(args, ctx) {
     const id = args.positionals[0]!;
     const token = required(args, 'quickpay-id');
-    const subscription = await ctx.withDatabase(({ db }) => updateToken(db, id, token, operatorContext(args, ctx)));
+    const subscription = await ctx.withDatabase(({ db, pool }) =>
+      updateToken(db, id, token, operatorContext(args, ctx, createBoss(pool, { background: false }))),
+    );
     if (args.json) printJson(ctx.stdout, subscriptionJson(subscription));
     else ctx.stdout.write(`Card token replaced.\n${subscriptionText(subscription)}`);
     return EXIT_OK;

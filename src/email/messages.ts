@@ -100,7 +100,7 @@ ${next ? `We will try again on ${next}. If your card has changed, please let us 
     }
     case 'subscription_unpaid':
       return build(
-        `Your ${message.product} subscription with ${merchant} is suspended`,
+        `Your ${merchant} subscription is suspended`,
         `We could not collect the ${payment} for ${planText} after several tries, so your subscription is suspended and will not be charged again.
 
 To restart it, please write to ${supportEmail}.`,
@@ -109,9 +109,9 @@ To restart it, please write to ${supportEmail}.`,
       );
     case 'subscription_canceled':
       return build(
-        `Your ${message.product} subscription with ${merchant} has ended`,
-        `Your ${message.product} subscription ended on ${when(message.canceledAt)}. You will not be charged again.`,
-        html`<p>Your <strong>${message.product}</strong> subscription ended on ${when(message.canceledAt)}. You will not be charged again.</p>`,
+        `Your ${merchant} subscription has ended`,
+        `Your subscription to ${message.product} ended on ${when(message.canceledAt)}. You will not be charged again.`,
+        html`<p>Your subscription to <strong>${message.product}</strong> ended on ${when(message.canceledAt)}. You will not be charged again.</p>`,
       );
     case 'receipt': {
       const amount = displayMoney(message.amount);

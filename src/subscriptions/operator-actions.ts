@@ -17,7 +17,8 @@ export interface OperatorContext {
   actor: string;
   reason?: string | null;
   policy: DunningPolicy;
-  followUps?: FollowUps;
+  /** What tells the customer (the outbox); null only where no customer should hear of it. */
+  followUps: FollowUps | null;
 }
 
 /** Applies one event to one subscription; `extra` may adjust the change and runs in the same transaction. */

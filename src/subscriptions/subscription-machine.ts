@@ -156,13 +156,13 @@ export function transition(
       return done({ status: 'canceled', canceledAt: state.nextRenewalAt ?? now, nextAttemptAt: null, nextRenewalAt: null });
 
     case 'dunning_exhausted':
-      return done({ status: 'unpaid', nextAttemptAt: null });
+      return done({ status: 'unpaid', nextAttemptAt: null, nextRenewalAt: null });
 
     case 'retry_requested':
       if (state.status === 'active' && state.nextRenewalAt && state.nextRenewalAt > now) {
         return { ok: false, refusal: `nothing is due until ${state.nextRenewalAt.toISOString()}` };
       }
-      return done({ nextAttemptAt: now });
+      return done({ nextAttemptAt: now, nextRenewalAt: state.nextRenewalAt ?? renewalAt(state.plan, state.nextPeriod) });
 
     case 'token_replaced':
       // A hard decline waits for a new card; with one, charge again on the next tick.
@@ -184,7 +184,7 @@ function scheduleRetry(
   const allowed = Math.min(schedule.length, retryLimit ?? schedule.length);
   if (state.retriesUsed >= allowed) {
     flags.push('retries_exhausted');
-    return { ok: true, state: { ...state, status: 'unpaid', nextAttemptAt: null }, flags };
+    return { ok: true, state: { ...state, status: 'unpaid', nextAttemptAt: null, nextRenewalAt: null }, flags };
   }
   const since = state.pastDueSince ?? now;
   const due = new Date(Math.max(now.getTime(), since.getTime() + schedule[state.retriesUsed]!));

@@ -12,7 +12,7 @@ import { MERCHANT, useHarness } from '../support/engine-harness.ts';
 const h = useHarness('invariants');
 const claimContext = () => ({ now: h.clock.now(), policy: h.engine.policy, maxCatchupPeriods: 2, terminal: MERCHANT, queryAfterMs: 90_000 });
 const ledgerFor = (id: string) => h.sandbox.ledger.entries(0, 10_000).entries.filter((e) => e.order_number.startsWith(id.replaceAll('-', '')));
-const operator = () => ({ now: h.clock.now(), actor: 'operator:test', policy: h.engine.policy });
+const operator = () => ({ now: h.clock.now(), actor: 'operator:test', policy: h.engine.policy, followUps: null });
 
 describe('1. never charge a period twice', () => {
   it('the database refuses a second open attempt for a subscription, whatever the queue does', async () => {

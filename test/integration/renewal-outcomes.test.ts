@@ -96,6 +96,7 @@ describe('charging through the sandbox', () => {
       now: h.clock.now(),
       actor: 'operator:test',
       policy: h.engine.policy,
+      followUps: null,
     });
     await h.chargeDue();
     expect(await h.subscription(replaced.id)).toMatchObject({ status: 'active', quickpay_id: 'fresh-card-e', renewals_paid: 1 });

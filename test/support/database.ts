@@ -45,7 +45,8 @@ export function useTestDatabase(label: string): { readonly current: TestDatabase
   });
   beforeEach((context) => {
     context.onTestFailed(() => {
-      failed = true;
+      // An `it.fails` test "fails" on purpose; only real failures keep the database.
+      if (!context.task.fails) failed = true;
     });
   });
   afterAll(async () => {

@@ -4,6 +4,7 @@ import { calendarCommand } from './calendar.command.ts';
 import { cancelCommand } from './cancel.command.ts';
 import { EXIT_USAGE, UsageError, createContext, parseCommandArgs, reportError, type Command, type Output } from './command.ts';
 import { enrolCommand } from './enrol.command.ts';
+import { importCommand } from './import.command.ts';
 import { listCommand } from './list.command.ts';
 import { migrateCommand } from './migrate.command.ts';
 import { resolveCommand, retryCommand, updateTokenCommand } from './operator-commands.ts';
@@ -13,6 +14,7 @@ import { workerCommand } from './worker.command.ts';
 
 export const COMMANDS: readonly Command[] = [
   enrolCommand,
+  importCommand,
   cancelCommand,
   showCommand,
   listCommand,

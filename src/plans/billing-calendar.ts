@@ -24,8 +24,16 @@ export function isInterval(value: string): value is Interval {
   return (INTERVALS as readonly string[]).includes(value);
 }
 
+const zoneValidity = new Map<string, boolean>();
+
+/** Whether a name is an IANA zone. Cached: each check builds an Intl.DateTimeFormat, which is slow and holds native memory. */
 export function isTimeZone(zone: string): boolean {
-  return IANAZone.isValidZone(zone);
+  let valid = zoneValidity.get(zone);
+  if (valid === undefined) {
+    valid = IANAZone.isValidZone(zone);
+    if (zoneValidity.size < 10_000) zoneValidity.set(zone, valid);
+  }
+  return valid;
 }
 
 export interface BillingPlan {
@@ -55,8 +63,13 @@ export function upcomingRenewals(plan: BillingPlan, count: number): Date[] {
  */
 export function latestDuePeriod(plan: BillingPlan, from: number, now: Date): number | null {
   if (renewalAt(plan, from) > now) return null;
-  let n = from;
-  // A weekly plan decades behind is still only a few thousand steps.
+  // Jump close to the answer by elapsed calendar time, then settle it exactly with renewalAt.
+  const anchor = DateTime.fromJSDate(plan.anchorAt, { zone: plan.timezone });
+  const step = STEP[plan.interval];
+  const elapsed = DateTime.fromJSDate(now, { zone: plan.timezone }).diff(anchor, step.weeks ? 'weeks' : 'months');
+  const estimate = Math.floor(step.weeks ? elapsed.weeks / step.weeks : elapsed.months / step.months!);
+  let n = Math.max(from, estimate - 1);
+  while (n > from && renewalAt(plan, n) > now) n -= 1;
   while (renewalAt(plan, n + 1) <= now) n += 1;
   return n;
 }

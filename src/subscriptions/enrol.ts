@@ -16,7 +16,7 @@ import {
   renewalAt,
   type Interval,
 } from '../plans/billing-calendar.ts';
-import { insertEvents } from './events.repo.ts';
+import { insertEvents, type NewEvent } from './events.repo.ts';
 import { insertSubscriptions } from './subscription.repo.ts';
 
 export interface EnrolInput {
@@ -47,10 +47,18 @@ const PRODUCT_NAMES: Record<Interval, string> = {
 /** Characters the gateway's signing rule strips from names and e-mail (protocol §1.0). */
 const UNSIGNABLE = /["'<>]/;
 
+/** How the two options that refer to each other are called where the input came from. */
+export interface EnrolFieldNames {
+  firstPaidAt: string;
+  renewalsPaid: string;
+}
+const CLI_NAMES: EnrolFieldNames = { firstPaidAt: 'first-paid-at', renewalsPaid: 'renewals-paid' };
+
 /** Checks one enrolment; returns the row to insert or every problem found. */
 export function validateEnrolment(
   input: EnrolInput,
   now: Date,
+  names: EnrolFieldNames = CLI_NAMES,
 ): { ok: true; row: NewSubscription } | { ok: false; problems: string[] } {
   const problems: string[] = [];
   const email = input.email.trim();
@@ -66,7 +74,9 @@ export function validateEnrolment(
     else if (trimmed.length > GATEWAY_FIELD_MAX) problems.push(`${label} is longer than the gateway's ${GATEWAY_FIELD_MAX} characters`);
   }
   const country = input.country.trim().toUpperCase();
-  if (!/^[A-Z]{2}$/.test(country) || !regionNames.of(country) || regionNames.of(country) === 'Unknown Region') {
+  if (country === 'UK') {
+    problems.push('country "UK" is not an ISO 3166 code: the United Kingdom is GB');
+  } else if (!/^[A-Z]{2}$/.test(country) || !regionNames.of(country) || regionNames.of(country) === 'Unknown Region') {
     problems.push(`country "${input.country}" is not an ISO 3166 two-letter code such as US or DE`);
   }
   if (!isInterval(input.interval)) {
@@ -90,13 +100,13 @@ export function validateEnrolment(
   let firstPaidAt: Date | null = null;
   if (input.firstPaidAt !== undefined) {
     firstPaidAt = parseInstant(input.firstPaidAt, isTimeZone(timezone) ? timezone : 'UTC');
-    if (!firstPaidAt) problems.push(`first-paid-at "${input.firstPaidAt}" is not an ISO 8601 date-time such as 2026-01-31T09:00:00`);
-    else if (firstPaidAt > now) problems.push(`first-paid-at ${input.firstPaidAt} is in the future`);
+    if (!firstPaidAt) problems.push(`${names.firstPaidAt} "${input.firstPaidAt}" is not an ISO 8601 date-time such as 2026-01-31T09:00:00`);
+    else if (firstPaidAt > now) problems.push(`${names.firstPaidAt} ${input.firstPaidAt} is in the future`);
   }
   let renewalsPaid = 0;
   if (input.renewalsPaid !== undefined) {
-    if (!/^\d+$/.test(input.renewalsPaid.trim())) problems.push(`renewals-paid "${input.renewalsPaid}" must be a whole number >= 0`);
-    else if (input.firstPaidAt === undefined) problems.push('renewals-paid needs first-paid-at (renewals follow a first purchase)');
+    if (!/^\d+$/.test(input.renewalsPaid.trim())) problems.push(`${names.renewalsPaid} "${input.renewalsPaid}" must be a whole number >= 0`);
+    else if (input.firstPaidAt === undefined) problems.push(`${names.renewalsPaid} needs ${names.firstPaidAt} (renewals follow a first purchase)`);
     else renewalsPaid = Number(input.renewalsPaid);
   }
   if (problems.length || !money || !isInterval(input.interval)) return { ok: false, problems };
@@ -130,7 +140,7 @@ export function validateEnrolment(
     if (renewalsPaid > due) {
       return {
         ok: false,
-        problems: [`renewals-paid ${renewalsPaid} is more than the ${due} renewal(s) that have fallen due since first-paid-at`],
+        problems: [`${names.renewalsPaid} ${renewalsPaid} is more than the ${due} renewal(s) that have fallen due since ${names.firstPaidAt}`],
       };
     }
   }
@@ -138,6 +148,26 @@ export function validateEnrolment(
   return {
     ok: true,
     row: { ...base, anchor_at: firstPaidAt, status: 'active', next_period: renewalsPaid + 1, next_renewal_at: next, next_attempt_at: next },
+  };
+}
+
+/** The `enrolled` event written with each new subscription. */
+export function enrolledEvent(row: NewSubscription, ctx: { now: Date; actor: string; reason?: string | null }): NewEvent {
+  return {
+    subscriptionId: row.id,
+    type: 'enrolled',
+    actor: ctx.actor,
+    reason: ctx.reason ?? null,
+    occurredAt: ctx.now,
+    data: {
+      status: row.status,
+      interval: row.interval,
+      amount_minor: row.amount_minor,
+      currency: row.currency,
+      anchor_at: (row.anchor_at as Date).toISOString(),
+      next_period: row.next_period,
+      next_renewal_at: (row.next_renewal_at as Date).toISOString(),
+    },
   };
 }
 
@@ -153,25 +183,7 @@ export interface EnrolContext {
 export async function enrolMany(db: Db, rows: NewSubscription[], ctx: EnrolContext): Promise<void> {
   await db.transaction().execute(async (tx) => {
     await insertSubscriptions(tx, rows);
-    await insertEvents(
-      tx,
-      rows.map((row) => ({
-        subscriptionId: row.id,
-        type: 'enrolled',
-        actor: ctx.actor,
-        reason: ctx.reason ?? null,
-        occurredAt: ctx.now,
-        data: {
-          status: row.status,
-          interval: row.interval,
-          amount_minor: row.amount_minor,
-          currency: row.currency,
-          anchor_at: (row.anchor_at as Date).toISOString(),
-          next_period: row.next_period,
-          next_renewal_at: (row.next_renewal_at as Date).toISOString(),
-        },
-      })),
-    );
+    await insertEvents(tx, rows.map((row) => enrolledEvent(row, ctx)));
     if (ctx.afterInsert) await ctx.afterInsert(tx, rows);
   });
 }

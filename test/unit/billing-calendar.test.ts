@@ -92,6 +92,18 @@ describe('billing calendar helpers', () => {
     expect(latestDuePeriod(plan, 2, new Date('2027-05-01T00:00:00Z'))).toBe(3);
   });
 
+  it('finds the latest due renewal of a plan anchored long ago, exactly', () => {
+    const weekly = { interval: 'week' as const, anchorAt: new Date('2001-01-07T09:00:00Z'), timezone: 'America/New_York' };
+    const now = new Date('2026-11-21T20:00:00Z');
+    const n = latestDuePeriod(weekly, 1, now)!;
+    expect(renewalAt(weekly, n) <= now).toBe(true);
+    expect(renewalAt(weekly, n + 1) > now).toBe(true);
+    const monthEnd = { interval: 'month' as const, anchorAt: new Date('1999-01-31T23:30:00Z'), timezone: 'Australia/Sydney' };
+    const m = latestDuePeriod(monthEnd, 5, now)!;
+    expect(renewalAt(monthEnd, m) <= now && renewalAt(monthEnd, m + 1) > now).toBe(true);
+    expect(latestDuePeriod(monthEnd, m, now)).toBe(m);
+  });
+
   it('reads an instant without an offset as local time in the zone', () => {
     expect(parseInstant('2027-01-31T09:00:00', 'America/New_York')?.toISOString()).toBe('2027-01-31T14:00:00.000Z');
     expect(parseInstant('2027-01-31T09:00:00Z', 'America/New_York')?.toISOString()).toBe('2027-01-31T09:00:00.000Z');

@@ -80,16 +80,16 @@ export class WorkerProcess {
   }
 }
 
-export function startRebillProcess(args: string[], env: Record<string, string | undefined>): WorkerProcess {
-  const child = spawn(process.execPath, [REBILL_BIN, ...args], {
+export function startRebillProcess(args: string[], env: Record<string, string | undefined>, nodeArgs: string[] = []): WorkerProcess {
+  const child = spawn(process.execPath, [...nodeArgs, REBILL_BIN, ...args], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new WorkerProcess(child, Number(env.REBILL_PORT ?? 0));
 }
 
-export function startWorkerProcess(env: Record<string, string | undefined>): WorkerProcess {
-  return startRebillProcess(['worker'], { REBILL_PORT: '0', ...env });
+export function startWorkerProcess(env: Record<string, string | undefined>, nodeArgs: string[] = []): WorkerProcess {
+  return startRebillProcess(['worker'], { REBILL_PORT: '0', ...env }, nodeArgs);
 }
 
 /** Peak resident memory of a live process in bytes (Linux `VmHWM`), or null. */
@@ -98,4 +98,14 @@ export async function peakRssBytes(pid: number): Promise<number | null> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   const match = /VmHWM:\s+(\d+) kB/.exec(status);
   return match ? Number(match[1]) * 1024 : null;
+}
+
+/** CPU seconds (user + system) a live process has used so far, from /proc (Linux), or null. */
+export async function cpuSeconds(pid: number): Promise<number | null> {
+  const { readFile } = await import('node:fs/promises');
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the command name (which may contain spaces): utime is the 14th, stime the 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return Number.isFinite(ticks) ? ticks / 100 : null;
 }

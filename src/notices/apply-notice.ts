@@ -89,11 +89,11 @@ export async function receiveNotices(engine: RenewalEngine, notices: readonly In
   for (const [i, verdict] of verdicts.entries()) {
     engine.metrics.notices.inc({ result: verdict.result });
     const fields = parsed[i]!.kind === 'malformed' ? {} : (parsed[i] as { fields: Record<string, string> }).fields;
-    const log = engine.logger.child({ order_number: fields.order_number, attempt_id: verdict.attemptId });
+    const ids = { order_number: fields.order_number, attempt_id: verdict.attemptId };
     if (verdict.result === 'rejected' || verdict.result === 'malformed' || verdict.result === 'unmatched') {
-      log.warn({ result: verdict.result, problem: verdict.problem }, 'notice not applied');
+      engine.logger.warn({ ...ids, result: verdict.result, problem: verdict.problem }, 'notice not applied');
     } else {
-      log.info({ result: verdict.result }, 'notice received');
+      engine.logger.info({ ...ids, result: verdict.result }, 'notice received');
     }
   }
   return verdicts;

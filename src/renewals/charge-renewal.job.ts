@@ -35,7 +35,8 @@ export async function chargeSubscriptions(engine: RenewalEngine, subscriptionIds
 
 async function send(engine: RenewalEngine, charge: ClaimedCharge): Promise<{ charge: ClaimedCharge; outcome: ChargeOutcome }> {
   const { attempt, subscription } = charge;
-  const log = engine.logger.child({ subscription_id: subscription.id, attempt_id: attempt.id, order_number: attempt.order_number });
+  // Plain fields rather than a child logger: this runs for every charge.
+  const ids = { subscription_id: subscription.id, attempt_id: attempt.id, order_number: attempt.order_number };
   const dueAt = subscription.next_attempt_at ?? attempt.requested_at;
   engine.metrics.dueToSentLag.observe(Math.max(0, (engine.clock.now().getTime() - dueAt.getTime()) / 1000));
   const stopTimer = engine.metrics.gatewayLatency.startTimer({ operation: 'charge' });
@@ -44,7 +45,7 @@ async function send(engine: RenewalEngine, charge: ClaimedCharge): Promise<{ cha
     outcome = await engine.gateway.charge(renewalChargeRequest(subscription, attempt, engine.urls));
   } catch (error) {
     // A bug in building the request: nothing was sent, but only a query can prove it.
-    log.error({ err: error }, 'charge request could not be made');
+    engine.logger.error({ ...ids, err: error }, 'charge request could not be made');
     outcome = { kind: 'unknown', reason: `the request could not be made: ${String(error)}` };
   }
   stopTimer();
@@ -52,9 +53,9 @@ async function send(engine: RenewalEngine, charge: ClaimedCharge): Promise<{ cha
   engine.metrics.charges.inc({ outcome: label });
   if (outcome.kind === 'declined' && outcome.declineClass === 'request') {
     engine.metrics.requestErrors.inc();
-    log.error({ code: outcome.code, details: outcome.details }, 'the gateway refused our request as malformed: check the configuration');
+    engine.logger.error({ ...ids, code: outcome.code, details: outcome.details }, 'the gateway refused our request as malformed: check the configuration');
   } else {
-    log.info({ outcome: label, service_mode: attempt.service_mode, period: attempt.period }, 'charge answered');
+    engine.logger.info({ ...ids, outcome: label, service_mode: attempt.service_mode, period: attempt.period }, 'charge answered');
   }
   return { charge, outcome };
 }

@@ -98,7 +98,8 @@ export class NoticeDispatcher {
         body,
         headers: { 'content-type': 'application/xml; charset=utf-8' },
         dispatcher: this.#agent,
-        signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#options.attemptTimeoutMs)]),
+        // The agent's connect, headers and body timeouts bound each attempt; this signal only stops them on close.
+        signal: this.#abort.signal,
       });
       const text = await readCapped(response.body, MAX_ANSWER_BYTES);
       const ok = response.statusCode >= 200 && response.statusCode <= 299;

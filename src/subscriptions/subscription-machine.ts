@@ -207,6 +207,8 @@ export function planCharge(state: SubscriptionState, now: Date, maxCatchup: numb
   if (state.nextAttemptAt === null || state.nextAttemptAt > now) return { action: 'skip', why: 'not due' };
   if (state.status === 'active' && state.cancelAtPeriodEnd) return { action: 'end_at_period_end' };
   if (state.status !== 'active' || state.nextPeriod === 0) return { action: 'charge', period: state.nextPeriod, skipped: null };
+  // Usually only the next period is due: one calendar step tells, before searching for the latest.
+  if (renewalAt(state.plan, state.nextPeriod + maxCatchup) > now) return { action: 'charge', period: state.nextPeriod, skipped: null };
   const latest = latestDuePeriod(state.plan, state.nextPeriod, now) ?? state.nextPeriod;
   const behind = latest - state.nextPeriod + 1;
   if (behind > maxCatchup) {

@@ -152,3 +152,29 @@ describe('building XML', () => {
     expect(decodeXmlText('&#0;&#xD800;&#1114112;&#65;')).toBe('&#0;&#xD800;&#1114112;A');
   });
 });
+
+describe('flat messages read in one pass', () => {
+  const viaFullParser = (xml: string) => {
+    const document = parseXmlDocument(xml, { roots: ['response'] });
+    if (!document.ok) return document;
+    const fields = leafFields(document.value.content);
+    return fields.ok ? { ok: true, value: { root: document.value.root, fields: fields.value } } : fields;
+  };
+
+  it.each([
+    ['a notice with a declaration and line breaks', '<?xml version="1.0" encoding="UTF-8"?>\n<response>\n<order_number>NO-1</order_number>\n<order_amount>0.10</order_amount>\n<order_notes></order_notes>\n</response>\n'],
+    ['entities and character references', '<response><billing_lastName>O&apos;Brien &amp; Sons &#233; &#x4E2D;</billing_lastName><x>&lt;b&gt;</x></response>'],
+    ['empty elements both ways', '<response><a/><b></b><c>  spaced  </c></response>'],
+    ['a comment (handled by the full parser)', '<response><!-- note --><a>1</a></response>'],
+    ['CDATA (handled by the full parser)', '<response><a><![CDATA[x<y]]></a></response>'],
+    ['attributes, which are ignored (handled by the full parser)', '<response version="2"><b>2</b></response>'],
+  ])('%s: the same fields as the full parser', (_name, xml) => {
+    expect(parseFlatXml(xml, { roots: ['response'] })).toEqual(viaFullParser(xml));
+  });
+
+  it('is no more lenient than the full parser', () => {
+    for (const xml of ['<response><a>fish & chips</a></response>', '<response><a>1</b></response>', '<response><a>1</a>']) {
+      expect(parseFlatXml(xml, { roots: ['response'] }).ok).toBe(false);
+    }
+  });
+});

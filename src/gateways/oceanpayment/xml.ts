@@ -33,6 +33,31 @@ export interface XmlDocument {
 const TEXT = '#text';
 const CDATA = '#cdata';
 
+// Every charge answer and notice is parsed: build each parser configuration once.
+const parsers = new Map<string, XMLParser>();
+function parserFor(listNames: readonly string[]): XMLParser {
+  const key = listNames.join(',');
+  let parser = parsers.get(key);
+  if (!parser) {
+    const lists = new Set(listNames);
+    parser = new XMLParser({
+      ignoreAttributes: true,
+      parseTagValue: false,
+      parseAttributeValue: false,
+      processEntities: false,
+      htmlEntities: false,
+      trimValues: false,
+      ignoreDeclaration: true,
+      ignorePiTags: true,
+      cdataPropName: CDATA,
+      maxNestedTags: 32,
+      isArray: (name) => lists.has(name),
+    });
+    parsers.set(key, parser);
+  }
+  return parser;
+}
+
 /** Parses a gateway document, returning a problem a person can act on instead of throwing. */
 export function parseXmlDocument(body: string | Uint8Array, options: ParseXmlOptions): XmlResult<XmlDocument> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_XML_BYTES;
@@ -48,22 +73,9 @@ export function parseXmlDocument(body: string | Uint8Array, options: ParseXmlOpt
     const { msg, line, col } = validation.err;
     return { ok: false, problem: `body is not well-formed XML (line ${line}, column ${col}): ${msg}` };
   }
-  const lists = new Set(options.lists ?? []);
   let parsed: unknown;
   try {
-    parsed = new XMLParser({
-      ignoreAttributes: true,
-      parseTagValue: false,
-      parseAttributeValue: false,
-      processEntities: false,
-      htmlEntities: false,
-      trimValues: false,
-      ignoreDeclaration: true,
-      ignorePiTags: true,
-      cdataPropName: CDATA,
-      maxNestedTags: 32,
-      isArray: (name) => lists.has(name),
-    }).parse(text);
+    parsed = parserFor(options.lists ?? []).parse(text);
   } catch (error) {
     return { ok: false, problem: `XML could not be read: ${error instanceof Error ? error.message : String(error)}` };
   }
@@ -129,15 +141,78 @@ export interface ParseFlatOptions {
 
 /** Parses a flat `<response>`/`<respon>` message into its fields, naming any required field that is missing. */
 export function parseFlatXml(body: string | Uint8Array, options: ParseFlatOptions): XmlResult<FlatMessage> {
-  const document = parseXmlDocument(body, { roots: options.roots, maxBytes: options.maxBytes });
-  if (!document.ok) return document;
-  const fields = leafFields(document.value.content);
-  if (!fields.ok) return fields;
-  const missing = (options.required ?? []).filter((name) => !Object.hasOwn(fields.value, name));
-  if (missing.length > 0) {
-    return { ok: false, problem: `<${document.value.root}> is missing required field${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}` };
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_XML_BYTES;
+  const size = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength;
+  let parsed: XmlResult<FlatMessage> | null =
+    size <= maxBytes ? readSimpleFlatDocument(typeof body === 'string' ? body : Buffer.from(body).toString('utf8')) : null;
+  if (parsed === null) {
+    const document = parseXmlDocument(body, { roots: options.roots, maxBytes });
+    if (!document.ok) return document;
+    const fields = leafFields(document.value.content);
+    if (!fields.ok) return fields;
+    parsed = { ok: true, value: { root: document.value.root, fields: fields.value } };
   }
-  return { ok: true, value: { root: document.value.root, fields: fields.value } };
+  if (!parsed.ok) return parsed;
+  const { root, fields } = parsed.value;
+  if (!options.roots.includes(root)) return { ok: false, problem: `root element is <${root}>, expected <${options.roots.join('> or <')}>` };
+  const missing = (options.required ?? []).filter((name) => !Object.hasOwn(fields, name));
+  if (missing.length > 0) {
+    return { ok: false, problem: `<${root}> is missing required field${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}` };
+  }
+  return parsed;
+}
+
+const SIMPLE_NAME = /[A-Za-z_][A-Za-z0-9_.-]*/y;
+const DECLARATION = /<\?xml[^?]*\?>/y;
+const WHITESPACE = /[ \t\r\n]*/y;
+const PLAIN_TEXT = /[^<]*/y;
+/** `&` only as one of the references decodeXmlText understands; anything else goes to the full parser (which refuses it). */
+const SAFE_AMPERSANDS = /^(?:[^&]|&(?:lt|gt|amp|quot|apos|#\d{1,7}|#x[0-9A-Fa-f]{1,6});)*$/;
+
+/**
+ * Every charge answer and notice is a root holding leaf elements only. This reads exactly that
+ * shape, strictly, in one pass; it returns null for anything else (nesting, attributes, comments,
+ * CDATA, processing instructions, unusual names or references), which the full parser handles.
+ */
+function readSimpleFlatDocument(text: string): { ok: true; value: FlatMessage } | null {
+  let at = 0;
+  const match = (pattern: RegExp): string | null => {
+    pattern.lastIndex = at;
+    const found = pattern.exec(text);
+    if (!found) return null;
+    at = pattern.lastIndex;
+    return found[0];
+  };
+  const literal = (value: string): boolean => {
+    if (!text.startsWith(value, at)) return false;
+    at += value.length;
+    return true;
+  };
+  match(WHITESPACE);
+  if (text.startsWith('<?', at) && !match(DECLARATION)) return null;
+  match(WHITESPACE);
+  if (!literal('<')) return null;
+  const root = match(SIMPLE_NAME);
+  if (!root || !literal('>')) return null;
+  const fields: Record<string, string> = {};
+  for (;;) {
+    match(WHITESPACE);
+    if (literal(`</${root}>`)) break;
+    if (!literal('<')) return null;
+    const name = match(SIMPLE_NAME);
+    // Names that could reach Object.prototype, and repeats, are judged by the full parser.
+    if (!name || name === '__proto__' || name === 'constructor' || Object.hasOwn(fields, name)) return null;
+    let value = '';
+    if (!literal('/>')) {
+      if (!literal('>')) return null;
+      const raw = match(PLAIN_TEXT) ?? '';
+      if (!literal(`</${name}>`) || !SAFE_AMPERSANDS.test(raw)) return null;
+      value = decodeXmlText(raw);
+    }
+    fields[name] = value;
+  }
+  match(WHITESPACE);
+  return at === text.length ? { ok: true, value: { root, fields } } : null;
 }
 
 const ENTITY = /&(?:#(\d{1,7})|#x([0-9a-fA-F]{1,6})|(amp|lt|gt|quot|apos));/g;
@@ -157,7 +232,11 @@ export function decodeXmlText(text: string): string {
 /** Characters XML 1.0 cannot carry at all; replaced rather than producing a document nobody can parse. */
 const NOT_XML_CHARACTER = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
 
+const NEEDS_ESCAPING = /[&<>"'\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+
 export function escapeXml(value: string): string {
+  // Most values (amounts, ids, codes) need nothing: skip the five replacements.
+  if (!NEEDS_ESCAPING.test(value)) return value;
   return value
     .replace(NOT_XML_CHARACTER, '\uFFFD')
     .replace(/&/g, '&amp;')

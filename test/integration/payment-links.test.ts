@@ -157,15 +157,17 @@ describe('the page the customer comes back to', () => {
     return { status: response.status, body: await response.text() };
   }
 
-  it('after Authenticate: being confirmed, and the order is queried at once; money state is untouched', async () => {
+  it('after Authenticate: being confirmed, and the gateway is asked at once; the browser alone changes no money state', async () => {
     const sub = await threeDSecureSubscriber('3ds-return-a');
     const [attempt] = await h.attempts(sub.id);
+    const queriesBefore = h.sandbox.ledger.summary().queries;
+    // The browser claims success, but the bank step was never completed at the gateway.
     const page = await returnWith({ order_number: attempt!.order_number, order_currency: 'USD', order_amount: '9.99', payment_id: '9', payment_status: '1', payment_details: '80000:Transaction Approved' });
     expect(page.status).toBe(200);
     expect(page.body).toMatch(/being confirmed/);
-    const now = await h.attempts(sub.id);
-    expect(now[0]).toMatchObject({ status: 'action_required' });
-    expect(now[0]!.next_query_at?.getTime()).toBe(h.clock.now().getTime());
+    expect(h.sandbox.ledger.summary().queries).toBe(queriesBefore + 1);
+    expect((await h.attempts(sub.id))[0]).toMatchObject({ status: 'action_required' });
+    expect(await h.subscription(sub.id)).toMatchObject({ status: 'past_due', renewals_paid: 0 });
   });
 
   it('after Fail: not completed, no money taken, and when it will be tried again in the customer\'s time', async () => {

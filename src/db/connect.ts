@@ -32,9 +32,11 @@ export function connectDatabase(url: string, options: { poolSize?: number; appli
     types,
     connectionTimeoutMillis: 10_000,
   });
-  // An idle client losing its server (a database restart) must not crash the process;
-  // the next query gets a fresh connection or a clear error.
+  // A client losing its server (a database restart) must not crash the process: the pool only
+  // listens on idle clients, so a client checked out mid-transaction gets its own listener. Its
+  // query fails with a clear error, and the next one gets a fresh connection.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let closed = false;
   return {

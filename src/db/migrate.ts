@@ -11,9 +11,10 @@ const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.ur
 
 class DirectoryMigrationProvider implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> {
-    const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{4}_.+\.ts$/.test(f)).sort();
+    // .ts when running the sources, .js in the compiled build; the name is the same either way.
+    const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{4}_.+\.(ts|js)$/.test(f) && !f.endsWith('.d.ts')).sort();
     const entries = await Promise.all(
-      files.map(async (file) => [file.replace(/\.ts$/, ''), (await import(pathToFileURL(MIGRATIONS_DIR + file).href)) as Migration] as const),
+      files.map(async (file) => [file.replace(/\.(ts|js)$/, ''), (await import(pathToFileURL(MIGRATIONS_DIR + file).href)) as Migration] as const),
     );
     return Object.fromEntries(entries);
   }

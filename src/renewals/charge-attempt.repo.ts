@@ -1,7 +1,7 @@
 /** Queries on charge attempts. */
 import { sql } from 'kysely';
 import type { DbOrTx, Tx } from '../db/connect.ts';
-import { OPEN_ATTEMPT_STATUSES, type AttemptStatus, type ChargeAttempt, type NewChargeAttempt } from '../db/database.ts';
+import { OPEN_ATTEMPT_STATUSES, type AttemptStatus, type ChargeAttempt, type NewChargeAttempt, type SubscriptionStatus } from '../db/database.ts';
 
 export async function attemptsOf(db: DbOrTx, subscriptionId: string): Promise<ChargeAttempt[]> {
   return db.selectFrom('charge_attempts').selectAll().where('subscription_id', '=', subscriptionId).orderBy('id').execute();
@@ -48,11 +48,22 @@ export async function insertAttempts(tx: Tx, rows: NewChargeAttempt[]): Promise<
   return tx.insertInto('charge_attempts').values(rows).returningAll().execute();
 }
 
-/** The attempts' subscription ids, then the attempts locked (callers lock the subscriptions first). */
-export async function subscriptionIdsOfAttempts(tx: Tx, attemptIds: readonly number[]): Promise<string[]> {
-  if (!attemptIds.length) return [];
-  const rows = await tx.selectFrom('charge_attempts').select('subscription_id').where('id', 'in', attemptIds).execute();
-  return rows.map((r) => r.subscription_id);
+export interface AttemptGlance {
+  status: AttemptStatus;
+  subscription_id: string;
+  subscription_status: SubscriptionStatus;
+}
+
+/** Status and subscription of attempts, read without locks (to decide what needs locking). */
+export async function glanceAtAttempts(tx: Tx, attemptIds: readonly number[]): Promise<Map<number, AttemptGlance>> {
+  if (!attemptIds.length) return new Map();
+  const rows = await tx
+    .selectFrom('charge_attempts as a')
+    .innerJoin('subscriptions as s', 's.id', 'a.subscription_id')
+    .select(['a.id', 'a.status', 'a.subscription_id', 's.status as subscription_status'])
+    .where('a.id', 'in', [...new Set(attemptIds)])
+    .execute();
+  return new Map(rows.map(({ id, ...rest }) => [id, rest]));
 }
 
 export async function lockAttempts(tx: Tx, attemptIds: readonly number[]): Promise<ChargeAttempt[]> {

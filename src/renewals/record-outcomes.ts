@@ -11,7 +11,7 @@ import { lockSubscriptions, saveSubscriptionStates, stateOf, type SubscriptionCh
 import type { DunningPolicy, SubscriptionState, TransitionFlag } from '../subscriptions/subscription-machine.ts';
 import { applyEvent, type FollowUps, type TransitionRecord } from '../subscriptions/transitions.ts';
 import { isFinal, nextAttemptStep, type Resolution } from './attempt-machine.ts';
-import { lockAttempts, saveAttempts, subscriptionIdsOfAttempts, toUpdate, type AttemptUpdate } from './charge-attempt.repo.ts';
+import { glanceAtAttempts, lockAttempts, saveAttempts, toUpdate, type AttemptUpdate } from './charge-attempt.repo.ts';
 
 export interface OutcomeReport {
   attemptId: number;
@@ -50,9 +50,15 @@ export function nextQueryAt(queryCount: number, now: Date, schedule: readonly nu
 
 export async function recordOutcomes(tx: Tx, reports: readonly OutcomeReport[], ctx: RecordContext): Promise<RecordedOutcome[]> {
   if (!reports.length) return [];
-  const attemptIds = [...new Set(reports.map((r) => r.attemptId))];
+  // A success is final: whatever else is reported about a succeeded attempt changes nothing, so
+  // those reports (the second of a notice and a sync answer, usually) are settled without locks.
+  const glance = await glanceAtAttempts(tx, reports.map((r) => r.attemptId));
+  const settled = (report: OutcomeReport) => glance.get(report.attemptId)?.status === 'succeeded';
+  const live = reports.filter((r) => !settled(r));
+  const attemptIds = [...new Set(live.map((r) => r.attemptId))];
   // Subscriptions first, then attempts: the same lock order as every other writer.
-  const subscriptions = new Map((await lockSubscriptions(tx, await subscriptionIdsOfAttempts(tx, attemptIds))).map((s) => [s.id, s]));
+  const subscriptionIds = attemptIds.map((id) => glance.get(id)?.subscription_id).filter((id): id is string => id !== undefined);
+  const subscriptions = new Map((await lockSubscriptions(tx, subscriptionIds)).map((s) => [s.id, s]));
   const attempts = new Map((await lockAttempts(tx, attemptIds)).map((a) => [a.id, a]));
   const states = new Map<string, SubscriptionState>();
   const dirtyAttempts = new Map<number, AttemptUpdate>();
@@ -62,6 +68,11 @@ export async function recordOutcomes(tx: Tx, reports: readonly OutcomeReport[], 
   const results: RecordedOutcome[] = [];
 
   for (const report of reports) {
+    if (settled(report)) {
+      const seen = glance.get(report.attemptId)!;
+      results.push({ attemptId: report.attemptId, changed: false, why: 'the attempt already succeeded; a success is final', attemptStatus: 'succeeded', subscriptionStatus: seen.subscription_status });
+      continue;
+    }
     const attempt = attempts.get(report.attemptId);
     if (!attempt) throw new Error(`charge attempt ${report.attemptId} does not exist`);
     const subscription = subscriptions.get(attempt.subscription_id)!;

@@ -5,16 +5,13 @@
  * and the database that every period was charged exactly once, every verified notice was
  * applied, and no attempt is left unresolved.
  */
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { connectDatabase, type DatabaseHandle } from '../../src/db/connect.ts';
-import type { NewSubscription } from '../../src/db/database.ts';
 import { prepareDatabase } from '../../src/db/prepare.ts';
 import { freePort } from '../../src/lib/ports.ts';
-import { renewalAt } from '../../src/plans/billing-calendar.ts';
-import { enrolMany } from '../../src/subscriptions/enrol.ts';
 import { startRebillProcess, startWorkerProcess, type WorkerProcess } from './rebill-process.ts';
+import { seedDueSubscriptions } from './seed.ts';
 
 /** A PostgreSQL server the scenarios may create databases on, and restart. */
 export interface ChaosDatabaseServer {
@@ -155,7 +152,7 @@ async function withRun(
   const processes: WorkerProcess[] = [];
   try {
     await prepareDatabase(db);
-    const ids = await seed(db, settings.subscriptions, shape.dueSpreadMs ?? 0);
+    const ids = await seedDueSubscriptions(db.db, settings.subscriptions, { spreadMs: shape.dueSpreadMs ?? 0 });
     const sandboxPort = await freePort();
     const sandbox = startRebillProcess(
       ['sandbox', '--port', String(sandboxPort), '--latency-ms', String(shape.latencyMs), '--seed', `${settings.seed}-${name}`, '--notice-retry-delays', '0s,1s,2s,4s,8s'],
@@ -213,40 +210,6 @@ async function withRun(
     await cleanup.connect().then(() => cleanup.query(`drop database if exists ${databaseName} with (force)`)).catch(() => undefined);
     await cleanup.end().catch(() => undefined);
   }
-}
-
-/** Active monthly subscriptions whose first renewal is due now (or within the spread window). */
-async function seed(db: DatabaseHandle, count: number, spreadMs: number): Promise<string[]> {
-  const now = Date.now();
-  const rows: NewSubscription[] = Array.from({ length: count }, (_, i) => {
-    const due = new Date(now - 5_000 + (spreadMs ? (i / count) * spreadMs - spreadMs / 2 : 0));
-    const anchor = new Date(due.getTime() - 7 * 86_400_000);
-    const next = renewalAt({ interval: 'week', anchorAt: anchor, timezone: 'UTC' }, 1);
-    return {
-      id: randomUUID(),
-      customer_email: `chaos${i}@example.com`,
-      customer_first_name: 'Chaos',
-      customer_last_name: `Customer${i}`,
-      customer_country: 'US',
-      quickpay_id: `approve-${i}`,
-      product_name: 'Weekly plan',
-      interval: 'week',
-      amount_minor: 500 + i,
-      currency: 'USD',
-      timezone: 'UTC',
-      anchor_at: anchor,
-      status: 'active',
-      renewals_paid: 0,
-      next_period: 1,
-      next_renewal_at: next,
-      next_attempt_at: next,
-      enqueued_at: null,
-      past_due_since: null,
-      canceled_at: null,
-    };
-  });
-  for (let i = 0; i < rows.length; i += 1000) await enrolMany(db.db, rows.slice(i, i + 1000), { now: new Date(), actor: 'chaos' });
-  return rows.map((r) => r.id);
 }
 
 async function settledCount(run: Run): Promise<number> {

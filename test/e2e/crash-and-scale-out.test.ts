@@ -60,6 +60,31 @@ describe('crash safety', () => {
   });
 });
 
+describe('graceful shutdown', () => {
+  it('SIGTERM stops taking charges but lets those in flight finish and be recorded', async () => {
+    const database = await createTestDatabase('e2e_sigterm');
+    const sandbox = (running.sandbox = await startTestSandbox({ seed: 'sigterm', latencyMs: 1_500, noticeDelayMs: 60_000 }));
+    const ids = await seedDueSubscriptions(database.db, 200);
+    const port = await freePort();
+    const worker = startWorkerProcess(
+      workerEnv(database, sandbox, port, { REBILL_CHARGE_CONCURRENCY: '16', REBILL_CHARGE_BATCH_SIZE: '8', REBILL_SHUTDOWN_GRACE_MS: '10000' }),
+    );
+    running.workers = [worker];
+    await worker.started();
+    await waitUntil(async () => sandbox.ledger.summary().requests >= 8, 20_000, async () => 'no charge reached the gateway');
+    const stoppedAt = Date.now();
+    worker.kill('SIGTERM');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    // It waited for the gateway's slow answers (1.5 s) rather than abandoning them.
+    expect(Date.now() - stoppedAt).toBeGreaterThan(500);
+    const after = await settlement(database.db, ids);
+    expect(after.attemptsByStatus).toEqual({ succeeded: sandbox.ledger.summary().by_status.approved });
+    expect(after.open).toBe(0);
+    expect(after.paid).toBeLessThan(ids.length); // the rest stays due for the next worker
+    await dropTestDatabase(database);
+  });
+});
+
 describe('scale-out', () => {
   it('two workers on one database charge a few hundred due subscriptions with zero double charges', async () => {
     const database = await createTestDatabase('e2e_two_workers');

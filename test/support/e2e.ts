@@ -1,12 +1,8 @@
 /** Helpers for end-to-end tests: worker processes against a sandbox over real HTTP. */
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import type { Db } from '../../src/db/connect.ts';
-import type { NewSubscription } from '../../src/db/database.ts';
-import { renewalAt } from '../../src/plans/billing-calendar.ts';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.ts';
-import { enrolMany } from '../../src/subscriptions/enrol.ts';
 import { MERCHANT } from './engine-harness.ts';
 import type { TestDatabase } from './database.ts';
 import { startWorkerProcess, type WorkerProcess } from '../../scripts/lib/rebill-process.ts';
@@ -49,39 +45,7 @@ export async function startWorkers(count: number, env: (index: number, port: num
   return workers;
 }
 
-/** Enrols `count` active subscriptions whose first renewal is already due, in one transaction. */
-export async function seedDueSubscriptions(db: Db, count: number, token: (i: number) => string = () => 'approve'): Promise<string[]> {
-  const now = new Date();
-  const anchor = new Date(now.getTime() - 40 * 86_400_000);
-  const rows: NewSubscription[] = Array.from({ length: count }, (_, i) => {
-    const plan = { interval: 'month' as const, anchorAt: anchor, timezone: 'UTC' };
-    const next = renewalAt(plan, 1);
-    return {
-      id: randomUUID(),
-      customer_email: `customer${i}@example.com`,
-      customer_first_name: 'Test',
-      customer_last_name: `Customer${i}`,
-      customer_country: 'US',
-      quickpay_id: `${token(i)}-${i}`,
-      product_name: 'Monthly subscription',
-      interval: 'month',
-      amount_minor: 1000 + i,
-      currency: 'USD',
-      timezone: 'UTC',
-      anchor_at: anchor,
-      status: 'active',
-      renewals_paid: 0,
-      next_period: 1,
-      next_renewal_at: next,
-      next_attempt_at: next,
-      enqueued_at: null,
-      past_due_since: null,
-      canceled_at: null,
-    };
-  });
-  await enrolMany(db, rows, { now, actor: 'test' });
-  return rows.map((r) => r.id);
-}
+export { seedDueSubscriptions } from '../../scripts/lib/seed.ts';
 
 export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, describe: () => Promise<string>): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -26,6 +26,7 @@ import { prepareDatabase } from '../src/db/prepare.ts';
 import { freePort } from '../src/lib/ports.ts';
 import { cpuSeconds, peakRssBytes, startRebillProcess, startWorkerProcess, type WorkerProcess } from './lib/rebill-process.ts';
 import { referenceBound } from './lib/reference-bound.ts';
+import { summariseProfiles } from './lib/cpu-profile.ts';
 
 const MIX_TOKENS = { approve: 'approve', soft: 'soft-decline', '3ds': '3ds', pending: 'pending' } as const;
 type MixKind = keyof typeof MIX_TOKENS;
@@ -36,8 +37,8 @@ const { values: options } = parseArgs({
     workers: { type: 'string', default: '1' },
     'latency-ms': { type: 'string', default: '200' },
     mix: { type: 'string', default: 'approve=1' },
-    concurrency: { type: 'string', default: '256' },
-    batch: { type: 'string', default: '64' },
+    concurrency: { type: 'string', default: '512' },
+    batch: { type: 'string', default: '128' },
     'pool-size': { type: 'string', default: '8' },
     'due-over': { type: 'string', default: '0' },
     'reference-seconds': { type: 'string', default: '20' },
@@ -56,8 +57,8 @@ if (options.help) {
   --workers K             separate worker processes (default 1)
   --latency-ms L          sandbox answer delay (default 200)
   --mix SPEC              share of approve, soft, 3ds, pending, e.g. approve=0.7,soft=0.1,3ds=0.1,pending=0.1
-  --concurrency C         charges in flight per worker (REBILL_CHARGE_CONCURRENCY, default 256)
-  --batch B               charges claimed and recorded together (REBILL_CHARGE_BATCH_SIZE, default 64)
+  --concurrency C         charges in flight per worker (REBILL_CHARGE_CONCURRENCY, default 512)
+  --batch B               charges claimed and recorded together (REBILL_CHARGE_BATCH_SIZE, default 128)
   --pool-size P           database connections per worker (default 8)
   --due-over S            spread due times over S seconds from the start (default 0: all due now);
                           with an arrival rate below capacity this measures lag while keeping up
@@ -145,9 +146,7 @@ async function main(): Promise<void> {
 
   // 1. The subscriptions, through the import path.
   const csv = join(work, 'subscriptions.csv');
-  // With --due-over, due times are written far ahead and moved to just after the workers start.
-  const placeholder = Date.now() + 30 * 86_400_000;
-  await writeCsv(csv, dueOverSeconds > 0 ? placeholder : Date.now());
+  await writeCsv(csv, Date.now());
   log(`importing ${count} subscriptions (${options.mix}) …`);
   const importStarted = Date.now();
   await run(['import', '--csv', csv, '--json'], { DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' });
@@ -170,11 +169,13 @@ async function main(): Promise<void> {
   await waitForHttp(`http://127.0.0.1:${sandboxPort}/sandbox/ledger/summary`);
 
   if (dueOverSeconds > 0) {
-    const shiftMs = placeholder - (Date.now() + 10_000);
+    // Spread the due times evenly over the window, starting just after the workers come up.
     await handle.pool.query(
-      `update subscriptions set anchor_at = anchor_at - $1 * interval '1 millisecond',
-         next_renewal_at = next_renewal_at - $1 * interval '1 millisecond', next_attempt_at = next_attempt_at - $1 * interval '1 millisecond'`,
-      [shiftMs],
+      `update subscriptions s set next_renewal_at = d.due, next_attempt_at = d.due, anchor_at = d.due - interval '7 days'
+       from (select id, to_timestamp($1 / 1000.0) + (row_number() over (order by id) - 1) * ($2 / $3) * interval '1 second' as due
+             from subscriptions) d
+       where s.id = d.id`,
+      [Date.now() + 10_000, dueOverSeconds, count],
     );
     await handle.pool.query('vacuum analyze subscriptions');
   }
@@ -282,6 +283,10 @@ async function main(): Promise<void> {
     ratio_to_reference: round(timing.steady / reference.renewalsPerSecond),
   };
   printTable(figures);
+  if (options.profile && !process.env.BENCH_HEAP_PROFILE) {
+    const labels = new Map<number, string>([[sandbox.child.pid!, 'sandbox'], ...workers.map((w, i) => [w.child.pid!, `worker ${i + 1}`] as [number, string])]);
+    console.log(`CPU profiles (${options.profile}):\n${await summariseProfiles(options.profile, labels)}\n`);
+  }
   if (options['json-out']) await writeFile(options['json-out'], `${JSON.stringify(figures, null, 2)}\n`);
 }
 
@@ -289,7 +294,7 @@ function round(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
-/** Rows for `rebill import`: renewal 1 falls due at `dueFrom`, or spread over --due-over seconds from it. */
+/** Rows for `rebill import`: renewal 1 of every row falls due just before `dueFrom`. */
 async function writeCsv(path: string, dueFrom: number): Promise<void> {
   const out = createWriteStream(path);
   const write = (line: string) => (out.write(line) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
@@ -298,7 +303,7 @@ async function writeCsv(path: string, dueFrom: number): Promise<void> {
   for (let i = 0; i < count; i += 1) {
     const position = (i + 0.5) / count;
     const kind = cumulative.find(([, upTo]) => position <= upTo + 1e-12)?.[0] ?? 'approve';
-    const due = new Date(dueFrom + (dueOverSeconds > 0 ? (i / count) * dueOverSeconds * 1000 : -60_000));
+    const due = new Date(dueFrom - 60_000);
     // A weekly plan whose first purchase was 7 days before the due instant: renewal 1 is due then.
     const firstPaid = new Date(due.getTime() - 7 * 86_400_000);
     await write(`bench${i}@example.com,Bench,Customer${i},US,week,9.99,USD,${MIX_TOKENS[kind]}-${randomUUID()},UTC,${firstPaid.toISOString()}\n`);

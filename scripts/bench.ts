@@ -172,7 +172,7 @@ async function main(): Promise<void> {
     // Spread the due times evenly over the window, starting just after the workers come up.
     await handle.pool.query(
       `update subscriptions s set next_renewal_at = d.due, next_attempt_at = d.due, anchor_at = d.due - interval '7 days'
-       from (select id, to_timestamp($1 / 1000.0) + (row_number() over (order by id) - 1) * ($2 / $3) * interval '1 second' as due
+       from (select id, to_timestamp($1::float8 / 1000) + (row_number() over (order by id) - 1) * ($2::float8 / $3::float8) * interval '1 second' as due
              from subscriptions) d
        where s.id = d.id`,
       [Date.now() + 10_000, dueOverSeconds, count],
@@ -244,6 +244,7 @@ async function main(): Promise<void> {
   const ledger = (await (await fetch(`http://127.0.0.1:${sandboxPort}/sandbox/ledger/summary`)).json()) as { double_charges: number; requests: number };
   if (options.profile && statements) await printTopStatements(handle.pool, name);
   await Promise.all(workers.map((w) => w.stop()));
+  await sandbox.stop(); // its ledger is read; stopping it also writes its CPU profile
 
   const timing = await throughput(handle.pool, workersStartedAt);
 
@@ -326,9 +327,9 @@ async function waitForHttp(url: string): Promise<void> {
   throw new Error(`${url} did not answer`);
 }
 
-/** CPU seconds used so far by the workers, the sandbox and the PostgreSQL server's processes. */
+/** CPU seconds used so far by the workers, the sandbox and the PostgreSQL server's processes (when local). */
 async function cpuByRole(workers: WorkerProcess[], sandbox: WorkerProcess): Promise<Record<string, number>> {
-  const sum = async (pids: number[]) => (await Promise.all(pids.map(cpuSeconds))).reduce<number>((n, v) => n + (v ?? 0), 0);
+  const sum = async (pids: number[]) => (await Promise.all(pids.map((pid) => cpuSeconds(pid)))).reduce<number>((n, v) => n + (v ?? 0), 0);
   const { readdir, readFile } = await import('node:fs/promises');
   const postgresPids: number[] = [];
   for (const entry of await readdir('/proc').catch(() => [] as string[])) {
@@ -336,10 +337,12 @@ async function cpuByRole(workers: WorkerProcess[], sandbox: WorkerProcess): Prom
     const comm = await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '');
     if (comm.startsWith('postgres')) postgresPids.push(Number(entry));
   }
+  // Summed with exited children, so backends that ended between the two readings still count.
+  const postgres = (await Promise.all(postgresPids.map((pid) => cpuSeconds(pid, true)))).reduce<number>((n, v) => n + (v ?? 0), 0);
   return {
     workers: await sum(workers.map((w) => w.child.pid!)),
     sandbox: await sum([sandbox.child.pid!]),
-    postgres: await sum(postgresPids),
+    postgres,
   };
 }
 

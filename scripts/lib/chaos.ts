@@ -245,12 +245,19 @@ interface LedgerEntryView {
   status: string;
 }
 
+/** Small enough that even the short suite reads several pages. */
+const LEDGER_PAGE = 100;
+
 async function ledgerEntries(sandboxUrl: string): Promise<LedgerEntryView[]> {
   const entries: LedgerEntryView[] = [];
-  for (let offset = 0; ; offset += 5000) {
-    const page = (await (await fetch(`${sandboxUrl}/sandbox/ledger?offset=${offset}&limit=5000`)).json()) as { entries: LedgerEntryView[] };
+  // The sandbox caps each page; follow its `total` rather than assume a page size.
+  for (;;) {
+    const page = (await (await fetch(`${sandboxUrl}/sandbox/ledger?offset=${entries.length}&limit=${LEDGER_PAGE}`)).json()) as {
+      total: number;
+      entries: LedgerEntryView[];
+    };
     entries.push(...page.entries);
-    if (page.entries.length < 5000) return entries;
+    if (entries.length >= page.total || page.entries.length === 0) return entries;
   }
 }
 

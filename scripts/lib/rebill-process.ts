@@ -100,12 +100,16 @@ export async function peakRssBytes(pid: number): Promise<number | null> {
   return match ? Number(match[1]) * 1024 : null;
 }
 
-/** CPU seconds (user + system) a live process has used so far, from /proc (Linux), or null. */
-export async function cpuSeconds(pid: number): Promise<number | null> {
+/**
+ * CPU seconds (user + system) a live process has used so far, from /proc (Linux), or null. With
+ * `includeExitedChildren`, also what its children that have exited used (a PostgreSQL server's
+ * postmaster accounts this way for backends that come and go).
+ */
+export async function cpuSeconds(pid: number, includeExitedChildren = false): Promise<number | null> {
   const { readFile } = await import('node:fs/promises');
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  // Fields after the command name (which may contain spaces): utime is the 14th, stime the 15th.
+  // Fields after the command name (which may contain spaces): utime, stime, cutime, cstime are the 14th to 17th.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
+  const ticks = Number(fields[11]) + Number(fields[12]) + (includeExitedChildren ? Number(fields[13]) + Number(fields[14]) : 0);
   return Number.isFinite(ticks) ? ticks / 100 : null;
 }

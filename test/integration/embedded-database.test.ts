@@ -62,8 +62,13 @@ describe('the embedded database (no DATABASE_URL)', () => {
   });
 });
 
+const runningAsRoot = process.getuid?.() === 0;
+if (!runningAsRoot) {
+  console.warn('embedded-database.test.ts: the unreachable-directory test is skipped: only as root does PostgreSQL run as another OS user');
+}
+
 describe('a data directory the postgres OS user cannot reach', () => {
-  it.runIf(process.getuid?.() === 0)('gets a message saying what to do (when running as root)', async () => {
+  it.runIf(runningAsRoot)('gets a message saying what to do (when running as root)', async () => {
     const locked = mkdtempSync(join(tmpdir(), 'rebill-locked-'));
     mkdirSync(join(locked, 'state'));
     try {

@@ -4,6 +4,7 @@
  * of one charge go out one after the other, so "a stale pending after the approval" really
  * arrives after it. Every attempt is written to the ledger; bodies are never logged.
  */
+import { setMaxListeners } from 'node:events';
 import { Agent, request } from 'undici';
 import { noticeXml } from './gateway-messages.ts';
 import type { Ledger, NoticeKind } from './ledger.ts';
@@ -37,6 +38,8 @@ export class NoticeDispatcher {
 
   constructor(options: NoticeDispatcherOptions) {
     this.#options = options;
+    // Every notice in flight listens on this one signal (to stop on close); hundreds is normal.
+    setMaxListeners(0, this.#abort.signal);
     this.#agent = new Agent({
       connect: { timeout: options.attemptTimeoutMs },
       headersTimeout: options.attemptTimeoutMs,

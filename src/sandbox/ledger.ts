@@ -44,21 +44,9 @@ export interface NewCharge {
 }
 
 /** One row as handlers need it. */
-export interface ChargeView {
+export interface ChargeView extends Omit<NewCharge, 'at'> {
   readonly index: number;
-  readonly account: string;
-  readonly terminal: string;
-  readonly orderNumber: string;
   readonly paymentId: string;
-  readonly quickpayId: string;
-  readonly serviceMode: string;
-  readonly amount: string;
-  readonly currency: string;
-  readonly orderNotes: string;
-  readonly status: ChargeStatus;
-  readonly details: string;
-  readonly behaviour: Behaviour;
-  readonly fault: FaultKind;
   readonly createdAt: number;
   readonly updatedAt: number;
 }

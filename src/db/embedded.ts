@@ -61,8 +61,8 @@ export async function acquireEmbeddedPostgres(options: EmbeddedOptions): Promise
     const port = runningServerPort(dir) ?? (await startServer(dir, options));
     const urlFor = (name: string) =>
       `postgres://${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${encodeURIComponent(name)}`;
-    const lease = await connectLease(urlFor('postgres'));
-    await ensureDatabase(lease, database);
+    const lease = await holdLease(urlFor('postgres'));
+    await ensureDatabase(lease.client(), database);
     let released = false;
     return {
       port,
@@ -73,14 +73,8 @@ export async function acquireEmbeddedPostgres(options: EmbeddedOptions): Promise
         released = true;
         const stopLock = await acquireFileLock(`${dir}.lock`);
         try {
-          const others = await lease
-            .query<{ n: number }>(
-              `select count(*)::int as n from pg_stat_activity
-                where backend_type = 'client backend' and application_name like 'rebill%' and pid <> pg_backend_pid()`,
-            )
-            .then((r) => r.rows[0]?.n ?? 0)
-            .catch(() => -1);
-          await lease.end().catch(() => undefined);
+          const others = await lease.countOtherProcesses();
+          await lease.end();
           if (others === 0) await stopServer(dir);
         } finally {
           await stopLock.release();
@@ -92,7 +86,6 @@ export async function acquireEmbeddedPostgres(options: EmbeddedOptions): Promise
   }
 }
 
-/** Restarts a running embedded server in place (used by the fault-injection suite). */
 export async function restartEmbeddedPostgres(dir: string): Promise<void> {
   await pgCtl(['restart', '-w', '-t', '60', '-m', 'fast', '-D', resolve(dir)]);
 }
@@ -164,6 +157,63 @@ async function ensureDatabase(client: pg.Client, database: string): Promise<void
   await client.query(`create database ${client.escapeIdentifier(database)}`).catch((error: { code?: string }) => {
     if (error.code !== '42P04') throw error; // created meanwhile by another process
   });
+}
+
+/**
+ * This process's lease: a connection that says "a rebill process uses this server". A server
+ * restart drops it, so it reconnects by itself; otherwise the server would be stopped under a
+ * process that is still running.
+ */
+interface Lease {
+  client(): pg.Client;
+  /** Other rebill connections on the server, or -1 when that cannot be known (then nothing is stopped). */
+  countOtherProcesses(): Promise<number>;
+  end(): Promise<void>;
+}
+
+async function holdLease(url: string): Promise<Lease> {
+  let ended = false;
+  let current = await connectLease(url);
+  let reconnecting: Promise<void> | null = null;
+  const watch = (client: pg.Client) =>
+    client.once('end', () => {
+      if (ended) return;
+      reconnecting ??= connectLease(url).then(
+        (fresh) => {
+          current = fresh;
+          reconnecting = null;
+          if (ended) void fresh.end().catch(() => undefined);
+          else watch(fresh);
+        },
+        () => {
+          reconnecting = null; // the server is gone for good; release() reports -1 and stops nothing
+        },
+      );
+    });
+  watch(current);
+  const count = (client: pg.Client) =>
+    client
+      .query<{ n: number }>(
+        `select count(*)::int as n from pg_stat_activity
+          where backend_type = 'client backend' and application_name like 'rebill%' and pid <> pg_backend_pid()`,
+      )
+      .then((r) => r.rows[0]?.n ?? 0);
+  return {
+    client: () => current,
+    countOtherProcesses: async () => {
+      try {
+        return await count(current);
+      } catch {
+        // Dropped by a restart a moment ago: ask again on a fresh connection.
+        if (reconnecting) await reconnecting;
+        return count(current).catch(() => -1);
+      }
+    },
+    end: async () => {
+      ended = true;
+      await current.end().catch(() => undefined);
+    },
+  };
 }
 
 async function connectLease(url: string): Promise<pg.Client> {

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { acquireEmbeddedPostgres } from '../../src/db/embedded.ts';
+import { acquireEmbeddedPostgres, restartEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { runCli } from '../support/cli.ts';
 import { startWorkerProcess } from '../../scripts/lib/rebill-process.ts';
 
@@ -36,6 +36,15 @@ describe('the embedded database (no DATABASE_URL)', () => {
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
     expect(serverPid()).toBe(pid);
+    await lease.release();
+    expect(serverPid()).toBeNull();
+  });
+
+  it('the last process stops it even after it was restarted under them', async () => {
+    const lease = await acquireEmbeddedPostgres({ dir: join(dataDir, 'pg') });
+    const before = serverPid();
+    await restartEmbeddedPostgres(join(dataDir, 'pg'));
+    expect(serverPid()).not.toBe(before);
     await lease.release();
     expect(serverPid()).toBeNull();
   });

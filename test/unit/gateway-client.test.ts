@@ -95,6 +95,11 @@ describe('OceanpaymentClient.charge', () => {
     expect(await client.charge(REQUEST)).toEqual({ kind: 'unknown', reason: expect.stringMatching(reason) });
   });
 
+  it('calls a signed decline re-cut into a success unknown (format before signature), so only a query decides', async () => {
+    interceptCharge(200, answer({ payment_authType: '208009', payment_status: '1', payment_details: ':Cardholder failed 3D Secure authentication' }));
+    expect(await client.charge(REQUEST)).toEqual({ kind: 'unknown', reason: expect.stringMatching(/malformed signed field: payment_authType "208009"/) });
+  });
+
   it('calls an answer for another account unknown', async () => {
     interceptCharge(200, answer({ account: '111111' }));
     expect(await client.charge(REQUEST)).toEqual({ kind: 'unknown', reason: expect.stringMatching(/account "111111"/) });

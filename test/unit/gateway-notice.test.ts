@@ -106,3 +106,46 @@ describe('parseBrowserReturn', () => {
     expect(parseBrowserReturn({ response_type: '0' }, MERCHANT)).toMatchObject({ kind: 'malformed' });
   });
 });
+
+describe('format before signature: a signed result re-cut between fields', () => {
+  // The exact attack: the customer's browser carries a genuine signed *failed* 3-D Secure result;
+  // the values are re-cut so the concatenation, and so the signature, is unchanged.
+  const genuineDecline = signed({
+    ...RESULT, payment_authType: '2', payment_status: '0', payment_details: '80091:Cardholder failed 3D Secure authentication',
+  });
+  const recut = { ...genuineDecline, payment_authType: '208009', payment_status: '1', payment_details: ':Cardholder failed 3D Secure authentication' };
+
+  it('keeps its signature valid (which is why signatures alone cannot be trusted)', () => {
+    const concat = (v: Record<string, string>) => PAYMENT_RESULT_FIELDS.map((f) => v[f] ?? '').join('');
+    expect(concat(recut)).toBe(concat(genuineDecline));
+  });
+
+  it('is rejected as a notice and as a browser return, never read as a success', () => {
+    for (const parsed of [parseNotice(noticeBody(recut), MERCHANT), parseBrowserReturn({ response_type: '0', ...recut }, MERCHANT)]) {
+      expect(parsed).toMatchObject({ kind: 'transaction', verified: false, problem: expect.stringMatching(/payment_authType "208009".*payment_details ":Card/) });
+    }
+  });
+
+  it.each([
+    ['payment_status', '2'], ['payment_status', '01'], ['payment_status', ''],
+    ['payment_authType', '4'], ['payment_authType', ''], ['payment_authType', '02'],
+    ['payment_details', '8000:Approved'], ['payment_details', 'Approved'], ['payment_details', '80000'],
+    ['payment_id', '25090211133424217963a'], ['card_number', '4111111111111111'], ['card_number', '411111***1111x'],
+    ['account', '9951490'], ['terminal', '9951'], ['order_currency', 'usd'], ['order_amount', '9.999'], ['order_amount', ' 9.99'],
+    ['order_number', 'R 1001'],
+  ])('refuses %s "%s" even when the signature matches it', (name, value) => {
+    const values = signed({ ...RESULT, [name]: value });
+    expect(parseNotice(noticeBody(values), MERCHANT)).toMatchObject({ verified: false, problem: expect.stringContaining(`${name} "`) });
+  });
+
+  it('accepts every documented shape: empty details, card and payment id on a refused request, -1 with a pay_url', () => {
+    for (const values of [
+      { ...RESULT, payment_details: '' },
+      { ...RESULT, card_number: '', payment_id: '', payment_status: '0', payment_details: '20013:Incorrect sign value' },
+      { ...RESULT, payment_authType: '3', payment_status: '-1', payment_details: '80093:3D Authorized Service not completed' },
+      { ...RESULT, card_number: '4111********1111' },
+    ]) {
+      expect(parseNotice(noticeBody(signed(values)), MERCHANT)).toMatchObject({ verified: true });
+    }
+  });
+});

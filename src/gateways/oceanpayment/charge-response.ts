@@ -7,6 +7,7 @@ import type { Money } from '../../lib/money.ts';
 import { sameGatewayAmount } from '../../lib/money.ts';
 import type { ChargeOutcome } from './outcome.ts';
 import { outcomeFromPaymentFields } from './outcome.ts';
+import { paymentResultFormatProblems } from './result-format.ts';
 import type { MerchantCredentials } from './sign.ts';
 import { PAYMENT_RESULT_FIELDS, verifyMessage } from './sign.ts';
 import { parseFlatXml } from './xml.ts';
@@ -31,6 +32,10 @@ export function readChargeResponse(
   const parsed = parseFlatXml(body, { roots: ['response'], required: CHARGE_RESPONSE_REQUIRED_FIELDS, maxBytes });
   if (!parsed.ok) return { kind: 'unknown', reason: `the gateway's answer could not be read: ${parsed.problem}` };
   const { fields } = parsed.value;
+  const formatProblems = paymentResultFormatProblems(fields);
+  if (formatProblems.length > 0) {
+    return { kind: 'unknown', reason: `the gateway's answer has a malformed signed field: ${formatProblems.join('; ')}` };
+  }
   const verification = verifyMessage(PAYMENT_RESULT_FIELDS, fields, credentials);
   if (!verification.ok) {
     // What the unverified answer claims helps a person diagnose configuration errors, but nothing

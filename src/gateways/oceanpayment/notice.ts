@@ -7,6 +7,7 @@
 import type { ChargeOutcome } from './outcome.ts';
 import { outcomeFromPaymentFields } from './outcome.ts';
 import type { MerchantCredentials } from './sign.ts';
+import { paymentResultFormatProblems } from './result-format.ts';
 import { PAYMENT_RESULT_FIELDS, verifyMessage } from './sign.ts';
 import { parseFlatXml } from './xml.ts';
 
@@ -74,9 +75,14 @@ export function parseBrowserReturn(
 function readPaymentResult(fields: Record<string, string>, credentials: MerchantCredentials): TransactionNotice | MalformedNotice {
   const missing = TRANSACTION_REQUIRED_FIELDS.filter((name) => !Object.hasOwn(fields, name));
   if (missing.length > 0) return { kind: 'malformed', problem: `payment result is missing: ${missing.join(', ')}` };
-  const verification = verifyMessage(PAYMENT_RESULT_FIELDS, fields, credentials);
   const responseType = fields.response_type ?? '';
   const outcome = outcomeFromPaymentFields(fields);
+  // Format before signature: a re-cut of a genuine signed message verifies, but cannot pass these.
+  const formatProblems = paymentResultFormatProblems(fields);
+  if (formatProblems.length > 0) {
+    return { kind: 'transaction', verified: false, problem: `malformed signed field: ${formatProblems.join('; ')}`, fields, outcome, responseType };
+  }
+  const verification = verifyMessage(PAYMENT_RESULT_FIELDS, fields, credentials);
   return verification.ok
     ? { kind: 'transaction', verified: true, fields, outcome, responseType }
     : { kind: 'transaction', verified: false, problem: verification.problem, fields, outcome, responseType };

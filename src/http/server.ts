@@ -18,8 +18,13 @@ export class BodyTooLargeError extends Error {
   }
 }
 
-/** Reads a request body up to `limit` bytes; larger bodies are refused without buffering them. */
+/** Reads a request body as UTF-8 text up to `limit` bytes; larger bodies are refused without buffering them. */
 export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return (await readBodyBytes(req, limit)).toString('utf8');
+}
+
+/** Reads a request body's exact bytes up to `limit`; larger bodies are refused without buffering them. */
+export async function readBodyBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) throw new BodyTooLargeError(limit);
   const chunks: Buffer[] = [];
@@ -29,7 +34,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<str
     if (size > limit) throw new BodyTooLargeError(limit);
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 export function send(res: ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {

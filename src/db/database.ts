@@ -35,6 +35,8 @@ export interface SubscriptionsTable {
   retries_used: Generated<number>;
   cancel_at_period_end: Generated<boolean>;
   canceled_at: Date | null;
+  /** The merchant's own reference for the subscription (unique when given). */
+  external_id: string | null;
   created_at: AuditTime;
   updated_at: AuditTime;
 }

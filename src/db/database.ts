@@ -67,7 +67,7 @@ export interface ChargeAttemptsTable {
 }
 
 export type NoticeChannel = 'notice' | 'browser_return';
-export type NoticeResult = 'applied' | 'no_change' | 'rejected' | 'unmatched' | 'not_verifiable' | 'malformed';
+export type NoticeResult = 'applied' | 'no_change' | 'confirming' | 'rejected' | 'unmatched' | 'not_verifiable' | 'malformed';
 
 export interface GatewayNoticesTable {
   id: Generated<number>;
@@ -82,6 +82,8 @@ export interface GatewayNoticesTable {
   problem: string | null;
   attempt_id: number | null;
   body: string;
+  /** The exact bytes of a body that could not be stored as text (a NUL character, not UTF-8). */
+  raw_body: Buffer | null;
   created_at: AuditTime;
 }
 

@@ -5,16 +5,17 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { parseBrowserReturn } from '../gateways/oceanpayment/notice.ts';
-import { BodyTooLargeError, readBody, send, type Route } from '../http/server.ts';
+import { BodyTooLargeError, readBodyBytes, send, type Route } from '../http/server.ts';
 import { OPEN_ATTEMPT_STATUSES } from '../db/database.ts';
 import { findAttemptByOrderNumber, queryAttemptSoon } from '../renewals/charge-attempt.repo.ts';
 import { queryAttempts } from '../renewals/janitor.ts';
 import type { RenewalEngine } from '../renewals/engine.ts';
 import { findSubscription } from '../subscriptions/subscription.repo.ts';
 import { GroupCommit } from '../lib/group-commit.ts';
-import { NOTICE_BODY_LIMIT, receiveNotices, type IncomingNotice, type NoticeVerdict } from './apply-notice.ts';
+import { NOTICE_BODY_LIMIT, receiveNotices, type IncomingNotice, type NoticeReceipt } from './apply-notice.ts';
 import { insertNotices } from './notice.repo.ts';
 import { renderReturnPage } from './return-page.ts';
+import { storableText, storedBody } from './stored-body.ts';
 
 /** How long the return page waits for the gateway's answer before showing what is known. */
 const RETURN_PAGE_QUERY_WAIT_MS = 3_000;
@@ -27,14 +28,21 @@ export interface ListenerOptions {
 
 export function gatewayRoutes(engine: RenewalEngine, options: ListenerOptions): Route[] {
   // Notices arriving together are stored and applied in one transaction.
-  const notices = new GroupCommit<IncomingNotice, NoticeVerdict>((batch) => receiveNotices(engine, batch), { maxBatch: 200, maxWaitMs: 5 });
+  const notices = new GroupCommit<IncomingNotice, NoticeReceipt>((batch) => receiveNotices(engine, batch), { maxBatch: 200, maxWaitMs: 5 });
   return [
-    { method: 'POST', path: '/oceanpayment/notice', handler: (req, res) => handleNotice(engine, notices, req).then(([status, body]) => send(res, status, body)) },
+    {
+      method: 'POST',
+      path: '/oceanpayment/notice',
+      handler: async (req, res) => {
+        const [status, body] = await handleNotice(engine, options, notices, req);
+        send(res, status, body);
+      },
+    },
     {
       method: 'POST',
       path: '/oceanpayment/return',
       handler: async (req, res) => {
-        const page = await handleReturn(engine, options, await readBody(req, NOTICE_BODY_LIMIT));
+        const page = await handleReturn(engine, options, await readBodyBytes(req, NOTICE_BODY_LIMIT));
         send(res, page.status, page.body, 'text/html; charset=utf-8');
       },
     },
@@ -51,49 +59,58 @@ export function gatewayRoutes(engine: RenewalEngine, options: ListenerOptions): 
 
 async function handleNotice(
   engine: RenewalEngine,
-  notices: GroupCommit<IncomingNotice, NoticeVerdict>,
+  options: ListenerOptions,
+  notices: GroupCommit<IncomingNotice, NoticeReceipt>,
   req: IncomingMessage,
 ): Promise<[number, string]> {
-  let body = '';
-  let tooLarge = false;
+  let incoming: IncomingNotice;
   try {
-    body = await readBody(req, NOTICE_BODY_LIMIT);
+    incoming = { body: await readBodyBytes(req, NOTICE_BODY_LIMIT) };
   } catch (error) {
     if (!(error instanceof BodyTooLargeError)) throw error;
-    tooLarge = true;
     req.resume();
+    incoming = { body: Buffer.alloc(0), tooLarge: true };
   }
-  try {
-    await notices.submit({ body, tooLarge });
-  } catch (error) {
-    // Only when the notice could not be stored: the gateway must retry it.
-    engine.logger.error({ err: error }, 'could not store a notice; asking the gateway to retry');
+  const receipt = await notices.submit(incoming);
+  if (!receipt.stored) {
+    // Only when the notice could not be stored at all (the database is unavailable): the gateway must retry it.
+    engine.logger.error({ err: receipt.error }, 'could not store a notice; asking the gateway to retry');
     return [500, 'could not store the notice; please retry'];
   }
+  if (receipt.verdict.result === 'confirming') options.pokeJanitor();
   return [200, 'receive-ok'];
 }
 
-async function handleReturn(engine: RenewalEngine, options: ListenerOptions, body: string) {
-  const form = Object.fromEntries(new URLSearchParams(body));
-  const parsed = parseBrowserReturn(form, engine.credentials);
+async function handleReturn(engine: RenewalEngine, options: ListenerOptions, bytes: Buffer) {
+  const stored = storedBody(bytes);
+  const form = stored.problem ? {} : Object.fromEntries(new URLSearchParams(stored.text));
+  const parsed = stored.problem ? ({ kind: 'malformed', problem: stored.problem } as const) : parseBrowserReturn(form, engine.credentials);
   const verified = parsed.kind === 'transaction' && parsed.verified;
   const orderNumber = form.order_number ?? '';
   const attempt = verified ? await findAttemptByOrderNumber(engine.db, orderNumber) : undefined;
   const now = engine.clock.now();
-  await insertNotices(engine.db, [{
-    channel: 'browser_return',
+  const row = {
+    channel: 'browser_return' as const,
     received_at: now,
     notice_type: null,
-    order_number: orderNumber.slice(0, 100) || null,
-    payment_id: form.payment_id?.slice(0, 100) ?? null,
-    payment_status: form.payment_status?.slice(0, 10) ?? null,
+    order_number: storableText(orderNumber.slice(0, 100)) || null,
+    payment_id: form.payment_id === undefined ? null : storableText(form.payment_id.slice(0, 100)),
+    payment_status: form.payment_status === undefined ? null : storableText(form.payment_status.slice(0, 10)),
     verified,
     // The browser is never proof of payment: stored for the record, never applied.
-    result: verified ? 'no_change' : 'rejected',
-    problem: parsed.kind === 'transaction' ? (parsed.problem ?? null) : parsed.kind === 'malformed' ? parsed.problem : 'not a payment result',
+    result: verified ? ('no_change' as const) : ('rejected' as const),
+    problem: storableText(parsed.kind === 'transaction' ? (parsed.problem ?? '') : parsed.problem) || null,
     attempt_id: attempt?.id ?? null,
-    body: body.slice(0, NOTICE_BODY_LIMIT),
-  }]);
+    body: stored.text.slice(0, NOTICE_BODY_LIMIT),
+    raw_body: stored.bytes,
+  };
+  try {
+    await insertNotices(engine.db, [row]);
+  } catch (error) {
+    // Kept as malformed rather than failing the customer's page; if even that fails, the database is down.
+    engine.logger.warn({ err: error }, 'browser return could not be stored as read; storing it as malformed');
+    await insertNotices(engine.db, [{ ...row, order_number: null, payment_id: null, payment_status: null, verified: false, result: 'malformed', attempt_id: null, problem: 'could not be stored as read' }]);
+  }
   engine.metrics.notices.inc({ result: verified ? 'browser_return' : 'browser_return_rejected' });
   let current = attempt;
   if (attempt && (OPEN_ATTEMPT_STATUSES as readonly string[]).includes(attempt.status)) {
@@ -114,5 +131,6 @@ async function handleReturn(engine: RenewalEngine, options: ListenerOptions, bod
     attempt: current ?? null,
     nextAttemptAt: subscription?.next_attempt_at ?? null,
     timezone: subscription?.timezone ?? 'UTC',
+    canceledAt: subscription?.status === 'canceled' ? subscription.canceled_at : null,
   });
 }

@@ -140,6 +140,15 @@ export async function queryAttemptSoon(db: DbOrTx, attemptId: number, now: Date)
     .execute();
 }
 
+/**
+ * Asks for settled attempts to be queried at once: a notice claimed something in the customer's
+ * favour, and only the gateway's own record may settle it.
+ */
+export async function requestConfirmationQueries(tx: DbOrTx, attemptIds: readonly number[], now: Date): Promise<void> {
+  if (!attemptIds.length) return;
+  await tx.updateTable('charge_attempts').set({ next_query_at: now, updated_at: new Date() }).where('id', 'in', [...attemptIds]).execute();
+}
+
 export function toUpdate(attempt: ChargeAttempt): AttemptUpdate {
   return {
     id: attempt.id,

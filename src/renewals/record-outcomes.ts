@@ -83,6 +83,11 @@ export async function recordOutcomes(tx: Tx, reports: readonly OutcomeReport[], 
         attempt.query_count += 1;
         attempt.next_query_at = nextQueryAt(attempt.query_count, ctx.now, ctx.querySchedule);
         dirtyAttempts.set(attempt.id, toUpdate(attempt));
+      } else if (report.fromQuery && attempt.next_query_at !== null) {
+        // A settled attempt queried to confirm a notice: the gateway did not confirm it; done.
+        attempt.query_count += 1;
+        attempt.next_query_at = null;
+        dirtyAttempts.set(attempt.id, toUpdate(attempt));
       }
       results.push({ attemptId: attempt.id, changed: false, why: step.why, attemptStatus: attempt.status, subscriptionStatus: state.status });
       continue;

@@ -141,7 +141,7 @@ describe('the e-mailed 3-D Secure link', () => {
     const sub = await threeDSecureSubscriber('3ds-link-f');
     const link = await linkFromDeliveredMail(sub.id, 'action_required');
     const [attempt] = await h.attempts(sub.id);
-    await h.postNotice(h.signedNotice({ order_number: attempt!.order_number, order_currency: 'USD', order_amount: '9.99', payment_id: '1', payment_status: '1', payment_details: '80000:Transaction Approved' }));
+    await h.postNotice(h.signedNotice({ order_number: attempt!.order_number, order_currency: 'USD', order_amount: '9.99', payment_id: attempt!.payment_id!, payment_status: '1', payment_details: '80000:Transaction Approved' }));
     const answer = await open(link);
     expect(answer.status).toBe(409);
     expect(answer.body).toMatch(/already complete/);

@@ -19,11 +19,14 @@ export interface ReturnPageInput {
   nextAttemptAt?: Date | null;
   /** The customer's time zone, for the dates on the page. */
   timezone?: string;
+  /** When the subscription was canceled, if it was: nothing more is due, whatever the bank says. */
+  canceledAt?: Date | null;
 }
 
-export type ReturnVerdict = 'paid' | 'confirming' | 'not_completed' | 'unknown';
+export type ReturnVerdict = 'paid' | 'paid_after_cancel' | 'canceled' | 'confirming' | 'not_completed' | 'unknown';
 
 export function returnVerdict(input: ReturnPageInput): ReturnVerdict {
+  if (input.attempt && input.canceledAt) return input.attempt.status === 'succeeded' ? 'paid_after_cancel' : 'canceled';
   if (input.attempt?.status === 'succeeded') return 'paid';
   if (!input.outcome || !input.attempt) return 'unknown';
   switch (input.outcome.kind) {
@@ -44,7 +47,16 @@ export function renderReturnPage(input: ReturnPageInput): { status: number; body
   const help = html`<p class="note">Questions? Write to <a href="mailto:${supportEmail}">${supportEmail}</a>${
     input.attempt ? html` and mention order ${input.attempt.order_number}` : ''
   }.</p>`;
+  const canceledOn = input.canceledAt ? formatWhen(input.canceledAt, input.timezone ?? 'UTC') : '';
   switch (verdict) {
+    case 'paid_after_cancel':
+      return page(200, 'Subscription canceled', html`<h1>Your subscription was already canceled</h1>
+<p>Your payment of ${amount} to ${name} went through, but your subscription had been canceled on ${canceledOn}, so this payment
+is not due. Please write to us and we will refund it.</p>${help}`);
+    case 'canceled':
+      return page(200, 'Subscription canceled', html`<h1>Your subscription has been canceled</h1>
+<p>Your subscription with ${name} was canceled on ${canceledOn}, so this payment of ${amount} is no longer due and nothing more
+will be charged. If your bank nevertheless shows a payment for this order, please write to us and we will refund it.</p>${help}`);
     case 'paid':
       return page(200, 'Payment received', html`<h1>Payment received</h1>
 <p>Thank you. Your payment of ${amount} to ${name} is complete and your subscription continues.</p>

@@ -86,6 +86,18 @@ export async function closeLinksOfAttempts(tx: DbOrTx, attempts: readonly { id: 
     where l.attempt_id = v.attempt_id and l.closed_at is null`.execute(tx);
 }
 
+/** Closes every open link of the subscriptions at once (e.g. on cancel): they answer 410 from then on. */
+export async function closeLinksOfSubscriptions(tx: DbOrTx, subscriptionIds: readonly string[], now: Date, reason: string): Promise<number> {
+  if (!subscriptionIds.length) return 0;
+  const result = await tx
+    .updateTable('payment_links')
+    .set({ closed_at: now, closed_reason: reason })
+    .where('subscription_id', 'in', [...subscriptionIds])
+    .where('closed_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
 /** Takes links whose reminder is due (and whose attempt still waits for the customer). */
 export async function claimDueReminders(tx: DbOrTx, now: Date, limit: number): Promise<PaymentLink[]> {
   const { rows } = await sql<PaymentLink>`

@@ -23,14 +23,24 @@ export interface PaymentLinkSettings {
   merchant: { name: string; supportEmail: string };
 }
 
-export function isGatewayUrl(candidate: string, gatewayUrl: string): boolean {
+/**
+ * Where a stored pay_url may send the customer: the same URL re-serialised by the WHATWG parser,
+ * only when it is on the configured gateway's exact origin and carries no user name or password;
+ * null otherwise. The re-serialised form is what browsers and every other client read alike, so
+ * `http://gateway\@evil.example/` cannot mean one host to us and another to them.
+ */
+export function gatewayRedirectTarget(candidate: string, gatewayUrl: string): string | null {
+  let target: URL;
+  let gateway: URL;
   try {
-    const target = new URL(candidate);
-    const gateway = new URL(gatewayUrl);
-    return target.protocol === gateway.protocol && target.host === gateway.host && !target.username && !target.password;
+    target = new URL(candidate);
+    gateway = new URL(gatewayUrl);
   } catch {
-    return false;
+    return null;
   }
+  if (target.protocol !== 'https:' && target.protocol !== 'http:') return null;
+  if (target.origin !== gateway.origin || target.username !== '' || target.password !== '') return null;
+  return target.href;
 }
 
 export function paymentLinkRoutes(settings: PaymentLinkSettings): Route[] {
@@ -66,7 +76,12 @@ async function openLink(settings: PaymentLinkSettings, token: string): Promise<L
   const { link, attempt, subscription } = found;
   const now = settings.clock.now();
   const clicks = await recordLinkClick(settings.db, link.id, now);
-  const state = attempt.status === 'succeeded' ? 'paid' : link.closed_at || attempt.status !== 'action_required' ? 'closed' : link.expires_at <= now ? 'expired' : 'open';
+  const state =
+    attempt.status === 'succeeded' ? 'paid'
+    : subscription.status === 'canceled' ? 'canceled'
+    : link.closed_at || attempt.status !== 'action_required' ? 'closed'
+    : link.expires_at <= now ? 'expired'
+    : 'open';
   await insertEvents(settings.db, [
     { subscriptionId: subscription.id, attemptId: attempt.id, type: 'payment_link_opened', actor: 'customer', occurredAt: now, data: { clicks, link_state: state } },
   ]);
@@ -74,6 +89,8 @@ async function openLink(settings: PaymentLinkSettings, token: string): Promise<L
   switch (state) {
     case 'paid':
       return page(409, 'Already paid', html`<h1>This payment is already complete</h1><p>Your payment of ${amount} to ${merchant.name} went through. There is nothing more to do.</p>`);
+    case 'canceled':
+      return page(410, 'Subscription canceled', html`<h1>This subscription has been canceled</h1><p>Your subscription with ${merchant.name} was canceled${subscription.canceled_at ? html` on ${formatWhen(subscription.canceled_at, subscription.timezone)}` : ''}, so this payment of ${amount} is no longer due and nothing more will be charged.</p>`);
     case 'closed':
       return page(410, 'Link no longer valid', html`<h1>This payment link is no longer valid</h1><p>This attempt to collect ${amount} has ended. If we need you to confirm another payment, we will send you a new link.</p>`);
     case 'expired':
@@ -81,9 +98,10 @@ async function openLink(settings: PaymentLinkSettings, token: string): Promise<L
     case 'open':
       break;
   }
-  if (!attempt.pay_url || !isGatewayUrl(attempt.pay_url, settings.gatewayUrl)) {
+  const target = attempt.pay_url ? gatewayRedirectTarget(attempt.pay_url, settings.gatewayUrl) : null;
+  if (!target) {
     settings.logger.error({ attempt_id: attempt.id, gateway: settings.gatewayUrl }, 'refusing to redirect: the stored pay_url is not on the configured gateway');
     return page(502, 'Cannot continue', html`<h1>We cannot take you to your bank right now</h1><p>Please try again later, or contact us.</p>`);
   }
-  return { redirect: attempt.pay_url };
+  return { redirect: target };
 }

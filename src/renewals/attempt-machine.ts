@@ -13,8 +13,8 @@ export type Resolution =
   | { kind: 'outcome'; outcome: ChargeOutcome }
   /** The gateway has no such order: the request never arrived, so the period may be charged again. */
   | { kind: 'not_sent'; reason: string }
-  /** The customer did not complete 3-D Secure before the link expired. */
-  | { kind: 'authentication_expired' }
+  /** The customer did not complete 3-D Secure before the link expired (or the subscription ended first). */
+  | { kind: 'authentication_expired'; reason?: string }
   /** A query found nothing final (pending, unreachable): only the next query moves. */
   | { kind: 'still_unresolved'; reason: string };
 
@@ -64,7 +64,7 @@ export function nextAttemptStep(attempt: Pick<ChargeAttempt, 'status' | 'period'
       return moveTo('failed', { failureReason: `not sent: ${resolution.reason}`, query: 'none' }, { type: 'charge_not_sent', period });
     case 'authentication_expired':
       if (current !== 'action_required') return unchanged(`the attempt is ${current}, not waiting for the customer`);
-      return moveTo('expired', { failureReason: '3-D Secure not completed before the link expired', query: 'none' }, {
+      return moveTo('expired', { failureReason: resolution.reason ?? '3-D Secure not completed before the link expired', query: 'none' }, {
         type: 'authentication_expired',
         period,
       });

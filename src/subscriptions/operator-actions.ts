@@ -5,7 +5,9 @@
 import type { Db, Tx } from '../db/connect.ts';
 import type { Subscription } from '../db/database.ts';
 import { ConflictError, ValidationError } from '../lib/errors.ts';
-import { openAttemptOf } from '../renewals/charge-attempt.repo.ts';
+import { closeLinksOfSubscriptions } from '../payment-links/payment-link.repo.ts';
+import { openAttemptOf, requestConfirmationQueries } from '../renewals/charge-attempt.repo.ts';
+import { recordOutcomes } from '../renewals/record-outcomes.ts';
 import { insertEvents } from './events.repo.ts';
 import { lockSubscription } from './lookup.ts';
 import { saveSubscriptionStates, stateOf, type SubscriptionChange } from './subscription.repo.ts';
@@ -21,13 +23,17 @@ export interface OperatorContext {
   followUps: FollowUps | null;
 }
 
-/** Applies one event to one subscription; `extra` may adjust the change and runs in the same transaction. */
+/**
+ * Applies one event to one subscription; `extra` may adjust the change, and `afterSave` runs once
+ * it is saved, both in the same transaction.
+ */
 export async function applyOperatorEvent(
   db: Db,
   id: string,
   event: SubscriptionEvent,
   ctx: OperatorContext,
   extra?: (tx: Tx, row: Subscription, change: SubscriptionChange) => Promise<Record<string, unknown> | void>,
+  afterSave?: (tx: Tx, row: Subscription) => Promise<void>,
 ): Promise<Subscription> {
   return db.transaction().execute(async (tx) => {
     const row = await lockSubscription(tx, id);
@@ -42,6 +48,7 @@ export async function applyOperatorEvent(
       [{ subscription: row, before: stateOf(row), after: applied.state, event, flags: applied.flags, attempt: null }],
       ctx.now,
     );
+    await afterSave?.(tx, row);
     return tx.selectFrom('subscriptions').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
   });
 }
@@ -78,6 +85,27 @@ async function refuseWhileAttemptOpen(tx: Tx, row: Subscription): Promise<void> 
   }
 }
 
+/**
+ * Cancels now or at the period end. Canceling now also closes every link the customer holds (they
+ * answer 410 at once) and ends a 3-D Secure step they have not finished; that attempt is then
+ * queried, so a payment the customer completed at the bank just before is still found.
+ */
 export function cancelSubscription(db: Db, id: string, atPeriodEnd: boolean, ctx: OperatorContext): Promise<Subscription> {
-  return applyOperatorEvent(db, id, { type: 'cancel', atPeriodEnd }, ctx);
+  return applyOperatorEvent(db, id, { type: 'cancel', atPeriodEnd }, ctx, undefined, atPeriodEnd ? undefined : (tx, row) => endCustomerSteps(tx, row, ctx));
+}
+
+async function endCustomerSteps(tx: Tx, row: Subscription, ctx: OperatorContext): Promise<void> {
+  await closeLinksOfSubscriptions(tx, [row.id], ctx.now, 'subscription canceled');
+  const waiting = await tx.selectFrom('charge_attempts').select('id').where('subscription_id', '=', row.id).where('status', '=', 'action_required').execute();
+  if (!waiting.length) return;
+  await recordOutcomes(
+    tx,
+    waiting.map(({ id }) => ({
+      attemptId: id,
+      resolution: { kind: 'authentication_expired', reason: 'the subscription was canceled before the payment was confirmed' },
+      actor: ctx.actor,
+    })),
+    { now: ctx.now, policy: ctx.policy, querySchedule: [], ...(ctx.followUps ? { followUps: ctx.followUps } : {}) },
+  );
+  await requestConfirmationQueries(tx, waiting.map(({ id }) => id), ctx.now);
 }

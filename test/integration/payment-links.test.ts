@@ -4,6 +4,7 @@ import { simpleParser } from 'mailparser';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { hashLinkToken } from '../../src/payment-links/payment-link.repo.ts';
+import { cancelSubscription } from '../../src/subscriptions/operator-actions.ts';
 import { useHarness } from '../support/engine-harness.ts';
 
 const h = useHarness('links', { notifications: {} });
@@ -70,6 +71,35 @@ describe('the e-mailed 3-D Secure link', () => {
     expect(answer.status).toBe(502);
     expect(answer.location).toBeNull();
     expect(answer.body).toMatch(/cannot take you to your bank/);
+  });
+
+  it('is re-serialised before the redirect: a backslash or user name in pay_url never reaches the browser as written', async () => {
+    const sub = await threeDSecureSubscriber('3ds-link-g');
+    const link = await linkFromDeliveredMail(sub.id, 'action_required');
+    const setPayUrl = (payUrl: string) => h.db.db.updateTable('charge_attempts').set({ pay_url: payUrl }).where('subscription_id', '=', sub.id).execute();
+    await setPayUrl(`${h.sandbox.url}\\@evil.example/`);
+    const answer = await open(link);
+    expect(answer).toMatchObject({ status: 303, location: `${h.sandbox.url}/@evil.example/` });
+    for (const withUser of [h.sandbox.url.replace('://', '://gateway@'), h.sandbox.url.replace('://', '://user:pass@'), h.sandbox.url.replace('http://', 'https://')]) {
+      await setPayUrl(`${withUser}/gateway/direct/redirect?pay_id=1`);
+      expect((await open(link)).status).toBe(502);
+    }
+  });
+
+  it('closes at once when the subscription is canceled: 410, the 3-D Secure step ends, and the gateway is asked whether it was paid', async () => {
+    const sub = await threeDSecureSubscriber('3ds-link-h');
+    const link = await linkFromDeliveredMail(sub.id, 'action_required');
+    await cancelSubscription(h.db.db, sub.id, false, { now: h.clock.now(), actor: 'operator:test', policy: h.engine.policy, followUps: h.engine.followUps ?? null });
+    const answer = await open(link);
+    expect(answer.status).toBe(410);
+    expect(answer.location).toBeNull();
+    expect(answer.body).toMatch(/has been canceled/);
+    const [attempt] = await h.attempts(sub.id);
+    expect(attempt).toMatchObject({ status: 'expired', failure_reason: expect.stringMatching(/canceled before the payment was confirmed/), next_query_at: h.clock.now() });
+    expect((await h.db.db.selectFrom('payment_links').select('closed_reason').where('attempt_id', '=', attempt!.id).executeTakeFirst())?.closed_reason).toBe('subscription canceled');
+    await h.janitor();
+    expect((await h.attempts(sub.id))[0]).toMatchObject({ status: 'expired', next_query_at: null });
+    expect(await h.subscription(sub.id)).toMatchObject({ status: 'canceled', renewals_paid: 0 });
   });
 
   it('an unknown link says so, with the support address', async () => {
@@ -178,6 +208,22 @@ describe('the page the customer comes back to', () => {
     expect(page.body).toMatch(/was not completed/);
     expect(page.body).toMatch(/No money was taken/);
     expect(page.body).toMatch(/Tuesday 2 March 2027 at 01:00 \(Europe\/Paris\)/); // a day after the failure, in Paris
+  });
+
+  it('tells the truth for a canceled subscription: nothing is due, and a payment that went through anyway is to be refunded', async () => {
+    const sub = await threeDSecureSubscriber('3ds-return-c');
+    const [attempt] = await h.attempts(sub.id);
+    await cancelSubscription(h.db.db, sub.id, false, { now: h.clock.now(), actor: 'operator:test', policy: h.engine.policy, followUps: h.engine.followUps ?? null });
+    const fields = { order_number: attempt!.order_number, order_currency: 'USD', order_amount: '9.99', payment_id: attempt!.payment_id!, payment_status: '1', payment_details: '80000:Transaction Approved' };
+    const unpaid = await returnWith(fields);
+    expect(unpaid.body).toMatch(/has been canceled/);
+    expect(unpaid.body).not.toMatch(/subscription continues/);
+    // The customer had the bank's page open and completed it after all: the gateway confirms it.
+    await h.db.db.updateTable('charge_attempts').set({ status: 'succeeded' }).where('id', '=', attempt!.id).execute();
+    const paid = await returnWith(fields);
+    expect(paid.body).toMatch(/already canceled/);
+    expect(paid.body).toMatch(/refund/);
+    expect(paid.body).not.toMatch(/subscription continues/);
   });
 
   it('a forged return is not trusted', async () => {

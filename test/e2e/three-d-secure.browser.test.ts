@@ -82,7 +82,7 @@ describe.skipIf(!hasChromium)(`3-D Secure by e-mail in a real browser (needs Chr
   }
 
   function actionRequiredMail(email: string): Promise<CaughtMail> {
-    return mail.waitFor((m) => m.to.includes(email) && m.subject.startsWith('Action needed'), 20_000);
+    return mail.waitFor((m) => m.to.includes(email) && m.subject.startsWith('Action needed'), 60_000);
   }
 
   function linkIn(message: CaughtMail): string {
@@ -193,7 +193,7 @@ describe.skipIf(!hasChromium)(`3-D Secure by e-mail in a real browser (needs Chr
     expect(returned).toContain('No money was taken');
     expect(returned).toMatch(/We will try again on \w+day \d{1,2} \w+ \d{4} at \d\d:\d\d/);
 
-    const failedMail = await mail.waitFor((m) => m.to.includes(email) && m.subject.includes('did not go through'), 20_000);
+    const failedMail = await mail.waitFor((m) => m.to.includes(email) && m.subject.includes('did not go through'), 60_000);
     expect(failedMail.subject).toBe(`Your USD 12.50 payment to ${MERCHANT_NAME} did not go through`);
     expect(failedMail.text).toMatch(/No money was taken\.\s+We will try again on/);
 

@@ -79,7 +79,7 @@ describe('1. never charge a period twice', () => {
       '127.0.0.1',
     );
     const good = h.engine.gateway;
-    h.setEngineGateway(new OceanpaymentClient({ gatewayUrl: `http://127.0.0.1:${spy.port}`, queryUrl: h.sandbox.url, credentials: MERCHANT, timeoutMs: 1_500 }));
+    h.setEngineGateway(new OceanpaymentClient({ gatewayUrl: `http://127.0.0.1:${spy.port}`, queryUrl: h.sandbox.url, credentials: MERCHANT, timeoutMs: 20_000 }));
     try {
       await chargeSubscriptions(h.engine, [sub.id]);
     } finally {

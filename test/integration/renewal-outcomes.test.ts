@@ -156,7 +156,7 @@ describe('charging through the sandbox', () => {
       gatewayUrl: h.sandbox.url,
       queryUrl: h.sandbox.url,
       credentials: MERCHANT,
-      timeoutMs: 1_500,
+      timeoutMs: 20_000,
       chargeSignatureFields: ['account', 'terminal', 'order_number', 'order_amount', 'order_currency'],
     });
     h.setEngineGateway(misconfigured);

@@ -6,7 +6,7 @@ import { parseNotice } from '../../src/gateways/oceanpayment/notice.ts';
 import { NO_FAULTS, startSandbox } from '../../src/sandbox/index.ts';
 
 const MERCHANT = SAMPLE_MERCHANT;
-const setup = useSandboxClient({ seed: 11, noticeRetryDelaysMs: [0, 20, 20], timeoutHoldMs: 5_000, clientTimeoutMs: 400 });
+const setup = useSandboxClient({ seed: 11, noticeRetryDelaysMs: [0, 20, 20], timeoutHoldMs: 5_000 });
 
 let sequence = 0;
 
@@ -32,7 +32,7 @@ function chargeRequest(overrides: Partial<ChargeRequest> = {}): ChargeRequest {
 }
 
 async function noticesFor(orderNumber: string, count: number): Promise<string[]> {
-  const deadline = Date.now() + 3_000;
+  const deadline = Date.now() + 30_000;
   for (;;) {
     const bodies = setup.merchant.received
       .filter((item) => item.path === '/notice' && item.body.includes(`<order_number>${orderNumber}</order_number>`))
@@ -69,17 +69,21 @@ describe('gateway faults', () => {
   it('timeoutShare: no answer is an unknown outcome, and the charge was booked', async () => {
     setup.sandbox.setFaults({ timeoutShare: 1 });
     const request = chargeRequest();
-    expect(await setup.client.charge(request)).toEqual({ kind: 'unknown', reason: expect.stringMatching(/within 400 ms/) });
+    const impatient = new OceanpaymentClient({ gatewayUrl: setup.sandbox.url, queryUrl: setup.sandbox.url, credentials: MERCHANT, timeoutMs: 400 });
+    try {
+      expect(await impatient.charge(request)).toEqual({ kind: 'unknown', reason: expect.stringMatching(/within 400 ms/) });
+    } finally {
+      await impatient.close();
+    }
     await expectBookedAndFound(request);
   });
 
   it('a held request is cut when timeoutHoldMs runs out before the client gives up', async () => {
     const quick = await startSandbox({ accounts: [MERCHANT], timeoutHoldMs: 50 });
-    const patient = new OceanpaymentClient({ gatewayUrl: quick.url, queryUrl: quick.url, credentials: MERCHANT, timeoutMs: 5_000 });
+    const patient = new OceanpaymentClient({ gatewayUrl: quick.url, queryUrl: quick.url, credentials: MERCHANT, timeoutMs: 120_000 });
     try {
-      const started = Date.now();
+      // "closed", not "timed out": the sandbox let go long before the client would have.
       expect(await patient.charge(chargeRequest({ quickpayId: 'timeout-x' }))).toEqual({ kind: 'unknown', reason: expect.stringMatching(/connection was closed/) });
-      expect(Date.now() - started).toBeLessThan(2_000);
     } finally {
       await patient.close();
       await quick.close();
@@ -106,7 +110,12 @@ describe('gateway faults', () => {
     expect(await setup.client.charge(chargeRequest())).toMatchObject({ kind: 'approved' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
     setup.sandbox.setFaults({ latencyMs: 600 });
-    expect(await setup.client.charge(chargeRequest())).toMatchObject({ kind: 'unknown' });
+    const impatient = new OceanpaymentClient({ gatewayUrl: setup.sandbox.url, queryUrl: setup.sandbox.url, credentials: MERCHANT, timeoutMs: 400 });
+    try {
+      expect(await impatient.charge(chargeRequest())).toMatchObject({ kind: 'unknown' });
+    } finally {
+      await impatient.close();
+    }
   });
 
   it('can be changed over HTTP, and refuses unknown names and bad values', async () => {

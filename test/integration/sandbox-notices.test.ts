@@ -100,6 +100,7 @@ describe('notice delivery', () => {
     await merchant.waitFor('/notice', 1);
     const started = Date.now();
     await sandbox.close();
-    expect(Date.now() - started).toBeLessThan(1_000);
+    // Long before the next retry (a minute away) would have been due.
+    expect(Date.now() - started).toBeLessThan(30_000);
   });
 });

@@ -69,7 +69,7 @@ describe('the charge pump', () => {
     const pump = new ChargePump(boss, { concurrency: 4, batchSize: 3, idlePollMs: 50 }, (ids) => chargeSubscriptions(h.engine, ids), () => {}, silentLogger);
     pump.start();
     try {
-      await h.eventually(async () => (await jobs()).every((j) => j.state === 'completed'), 10_000);
+      await h.eventually(async () => (await jobs()).every((j) => j.state === 'completed'), 60_000);
     } finally {
       expect(await pump.stop(5_000)).toBe(true);
     }

@@ -37,6 +37,12 @@ import { expireLinks } from '../../src/payment-links/expire-links.ts';
 
 export const MERCHANT = { account: '995149', terminal: '99514901', secureCode: 'test-secure-code-1' };
 
+/**
+ * How long the engine waits for the sandbox. Generous, so a loaded machine never turns an answer into
+ * "unknown"; the sandbox's `timeout` behaviour still ends in about 2 s (it closes the connection).
+ */
+const ANSWER_TIMEOUT_MS = 20_000;
+
 export const PUBLIC_SHOP = { name: 'Tea & <Biscuits> Ltd', supportEmail: 'help@shop.test' };
 
 export interface HarnessOptions {
@@ -97,7 +103,7 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
       gatewayUrl: state.sandbox.url,
       queryUrl: state.sandbox.url,
       credentials: { ...MERCHANT, secureCode: options.engineSecureCode ?? MERCHANT.secureCode },
-      timeoutMs: options.timeoutMs ?? 1_500,
+      timeoutMs: options.timeoutMs ?? ANSWER_TIMEOUT_MS,
     });
     state.clients = new Set([client]);
     const urls = { notice: '', back: '' };
@@ -122,7 +128,7 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
       policy: { retryScheduleMs: options.retryScheduleMs ?? [1, 3, 5, 7].map((d) => d * DAY_MS), requestErrorRetryMs: 15 * 60_000 },
       querySchedule: [60_000, 300_000],
       maxCatchupPeriods: 2,
-      timeoutMs: options.timeoutMs ?? 1_500,
+      timeoutMs: options.timeoutMs ?? ANSWER_TIMEOUT_MS,
       urls,
     };
     state.listener = await startHttpServer(
@@ -202,7 +208,7 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
     subscription: async (id) => (await findSubscription(database.current.db, id))!,
     attempts: (id) => attemptsOf(database.current.db, id),
     events: (id) => eventsOf(database.current.db, id),
-    async eventually(check, timeoutMs = 5_000) {
+    async eventually(check, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const value = await check();

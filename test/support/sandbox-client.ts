@@ -13,7 +13,7 @@ export interface SandboxClient {
 
 export function useSandboxClient(options: Partial<SandboxOptions> & { clientTimeoutMs?: number }): SandboxClient {
   const parts = {} as { sandbox: Sandbox; merchant: MerchantStub; client: OceanpaymentClient };
-  const { clientTimeoutMs = 2_000, ...sandboxOptions } = options;
+  const { clientTimeoutMs = 20_000, ...sandboxOptions } = options;
   beforeAll(async () => {
     parts.sandbox = await startSandbox({ accounts: [SAMPLE_MERCHANT], ...sandboxOptions });
     parts.merchant = await startMerchantStub();

@@ -8,6 +8,7 @@ import { openDatabase, type OpenedDatabase } from '../deps.ts';
 import type { Clock } from '../lib/clock.ts';
 import { ConflictError, NotFoundError, ValidationError, errorMessage } from '../lib/errors.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
+import { escapeControlCharacters, escapeControlCharactersByLine, escapeJsonControlCharacters } from '../lib/printable.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -91,26 +92,37 @@ export function wholeNumber(args: Parsed, name: string, fallback: number, min = 
   return Number(value);
 }
 
+/** JSON on stdout; control characters (C1 too, which JSON.stringify leaves raw) are `\u` escapes. */
 export function printJson(out: Output, value: unknown): void {
-  out.write(`${JSON.stringify(value, null, 2)}\n`);
+  out.write(`${escapeJsonControlCharacters(JSON.stringify(value, null, 2))}\n`);
 }
 
-/** Maps an error to its exit code and prints it plainly (no stack for expected failures). */
+/**
+ * Maps an error to its exit code and prints it plainly (no stack for expected failures).
+ * Messages quote what the operator typed or what is stored, so control characters in them are
+ * escaped; only the line breaks of a list of problems stay.
+ */
 export function reportError(error: unknown, stderr: Output): number {
+  const write = (text: string) => stderr.write(`error: ${text}\n`);
   if (error instanceof UsageError) {
-    stderr.write(`error: ${error.message}\n`);
+    write(escapeControlCharacters(error.message));
     return EXIT_USAGE;
   }
   if (error instanceof ValidationError) {
-    stderr.write(error.problems.length > 1 ? `error: the input has ${error.problems.length} problems:\n${error.problems.map((p) => `  - ${p}\n`).join('')}` : `error: ${error.message}\n`);
+    const problems = error.problems.map(escapeControlCharacters);
+    write(problems.length > 1 ? `the input has ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}` : (problems[0] ?? ''));
     return EXIT_USAGE;
   }
-  if (error instanceof NotFoundError || error instanceof ConflictError || error instanceof ConfigError) {
-    stderr.write(`error: ${error.message}\n`);
+  if (error instanceof NotFoundError || error instanceof ConflictError) {
+    write(escapeControlCharacters(error.message));
     return EXIT_FAILURE;
   }
-  stderr.write(`error: ${errorMessage(error)}\n`);
-  if (process.env.LOG_LEVEL === 'debug' && error instanceof Error && error.stack) stderr.write(`${error.stack}\n`);
+  if (error instanceof ConfigError) {
+    write(escapeControlCharactersByLine(error.message));
+    return EXIT_FAILURE;
+  }
+  write(escapeControlCharactersByLine(errorMessage(error)));
+  if (process.env.LOG_LEVEL === 'debug' && error instanceof Error && error.stack) stderr.write(`${escapeControlCharactersByLine(error.stack)}\n`);
   return EXIT_FAILURE;
 }
 

@@ -1,5 +1,6 @@
 /** `rebill <command>`: the admin CLI and the worker's entry point. */
 import { systemClock } from '../lib/clock.ts';
+import { escapeControlCharacters } from '../lib/printable.ts';
 import { calendarCommand } from './calendar.command.ts';
 import { cancelCommand } from './cancel.command.ts';
 import { EXIT_USAGE, UsageError, createContext, parseCommandArgs, reportError, type Command, type Output } from './command.ts';
@@ -49,7 +50,7 @@ export async function main(
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    io.stderr.write(`error: unknown command "${name}"\n\n${overview()}`);
+    io.stderr.write(`error: unknown command "${escapeControlCharacters(name)}"\n\n${overview()}`);
     return EXIT_USAGE;
   }
   const ctx = createContext(io.env, io.stdout, io.stderr, () => systemClock(Number(io.env.REBILL_CLOCK_OFFSET_MS ?? 0) || 0));

@@ -2,6 +2,7 @@
 import type PgBoss from 'pg-boss';
 import { createEngine, customerNotificationsFor, dunningPolicy, gatewayClient, operatorActor } from '../deps.ts';
 import { ConflictError } from '../lib/errors.ts';
+import { escapeControlCharacters } from '../lib/printable.ts';
 import { openAttemptOf } from '../renewals/charge-attempt.repo.ts';
 import { queryAttempts } from '../renewals/janitor.ts';
 import { createBoss } from '../renewals/queue.ts';
@@ -119,7 +120,8 @@ Example:
       ctx.stdout.write(
         result.recorded?.changed
           ? `Attempt ${result.after.order_number} is now ${result.after.status}.\n`
-          : `Attempt ${result.after.order_number} is still ${result.after.status}: ${result.recorded?.why ?? 'no news'}.\n`,
+          : // The note may quote the gateway's own words.
+            `Attempt ${result.after.order_number} is still ${result.after.status}: ${escapeControlCharacters(result.recorded?.why ?? 'no news')}.\n`,
       );
       ctx.stdout.write(subscriptionText(result.subscription));
     }

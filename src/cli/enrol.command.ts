@@ -1,5 +1,6 @@
 import { INTERVALS } from '../plans/billing-calendar.ts';
 import { enrol } from '../subscriptions/enrol.ts';
+import { ConflictError } from '../lib/errors.ts';
 import { operatorActor } from '../deps.ts';
 import { createBoss } from '../renewals/queue.ts';
 import { queueChargeNow } from '../renewals/schedule-renewals.job.ts';
@@ -19,6 +20,11 @@ Without --first-paid-at the first purchase (${'X1'}) is still to be charged: the
 (through your own checkout): T is the anchor, the subscription is "active", and the next charge
 is renewal --renewals-paid + 1 at its calendar instant (which may already be due).
 
+With --external-id (your own customer or subscription reference) a repeated enrolment is safe:
+it prints the subscription already enrolled under that id ("already enrolled", exit 0), or is
+refused (exit 1) naming every term that differs. Without one, a second subscription for the same
+e-mail, card token and plan as a live (not canceled) one is refused unless --allow-duplicate.
+
 Options:
   --email E              customer e-mail (at most 50 characters)
   --first-name F         customer first name
@@ -32,6 +38,8 @@ Options:
   --product NAME         product name sent to the gateway (default from the interval)
   --first-paid-at T      ISO 8601 time of the first purchase (no offset: in --timezone)
   --renewals-paid N      renewals already paid since then (default 0; needs --first-paid-at)
+  --external-id REF      your reference for this subscription, unique: 1-100 of A-Z a-z 0-9 . _ - : / # @ +
+  --allow-duplicate      enrol even if the e-mail already has a live subscription with this token and plan
   --reason TEXT          why, for the event log
   --json                 print JSON
 Example:
@@ -52,6 +60,8 @@ Example:
     product: { type: 'string' },
     'first-paid-at': { type: 'string' },
     'renewals-paid': { type: 'string' },
+    'external-id': { type: 'string' },
+    'allow-duplicate': { type: 'boolean' },
     reason: { type: 'string' },
   },
   async run(args, ctx) {
@@ -68,19 +78,25 @@ Example:
       product: optional(args, 'product'),
       firstPaidAt: optional(args, 'first-paid-at'),
       renewalsPaid: optional(args, 'renewals-paid'),
+      externalId: optional(args, 'external-id'),
     };
     const now = ctx.clock().now();
-    const subscription = await ctx.withDatabase(({ db, pool }) => {
+    const result = await ctx.withDatabase(({ db, pool }) => {
       const boss = createBoss(pool, { background: false });
       return enrol(db, input, {
         now,
         actor: operatorActor(),
         reason: optional(args, 'reason') ?? null,
+        allowDuplicate: args.values['allow-duplicate'] === true,
         // The first purchase is charged at once, not at the next scheduler tick.
         afterInsert: (tx, rows) => queueChargeNow(boss, tx, rows.filter((r) => r.status === 'incomplete').map((r) => ({ id: r.id, next_period: r.next_period })), now),
       });
     });
-    if (args.json) printJson(ctx.stdout, subscriptionJson(subscription));
+    if (result.status === 'refused') throw new ConflictError(result.message);
+    const { subscription } = result;
+    const alreadyEnrolled = result.status === 'already_enrolled';
+    if (args.json) printJson(ctx.stdout, { ...subscriptionJson(subscription), already_enrolled: alreadyEnrolled });
+    else if (alreadyEnrolled) ctx.stdout.write(`Already enrolled: nothing was changed.\n${subscriptionText(subscription)}`);
     else ctx.stdout.write(`Enrolled.\n${subscriptionText(subscription)}`);
     return EXIT_OK;
   },

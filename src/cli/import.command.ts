@@ -8,7 +8,9 @@ import {
   type ImportCheck,
   type ImportProgress,
   type ProgressListener,
+  type RowError,
 } from '../subscriptions/import-csv.ts';
+import { escapeControlCharacters as printable } from '../lib/printable.ts';
 import { EXIT_OK, EXIT_USAGE, optional, printJson, required, type Command, type Output } from './command.ts';
 
 /** Bad rows printed in detail; the rest are counted. */
@@ -20,13 +22,17 @@ const REDRAW_EVERY_MS = 100;
 export const importCommand: Command = {
   name: 'import',
   summary: 'Enrol many subscribers from a CSV file (all or nothing)',
-  help: `Usage: rebill import --csv FILE [--dry-run] [--reason TEXT] [--json]
+  help: `Usage: rebill import --csv FILE [--dry-run] [--allow-duplicate] [--reason TEXT] [--json]
 
 Enrols every row of a CSV file as \`rebill enrol\` would, e.g. when moving subscribers from
 another billing system. Every row is checked first: if any is bad, each bad row is reported with
-its line number and nothing is written. Otherwise all rows are written in one transaction, with
-an "enrolled" event each; incomplete subscriptions are due at once, and the running worker
-charges their first purchase within a second or two.
+its line number and column and nothing is written. Otherwise all rows are written in one
+transaction, with an "enrolled" event each; incomplete subscriptions are due at once, and the
+running worker charges their first purchase within a second or two.
+
+Duplicates are bad rows too: an external_id used twice in the file or already enrolled, and
+(unless --allow-duplicate) a row with the same e-mail, card token and plan as another row or as
+a live subscription. So importing the same file twice is refused, naming each line.
 
 The first line names the columns, in any order (UTF-8, comma-separated, RFC 4180 quoting):
   required  ${REQUIRED_COLUMNS.join(', ')}
@@ -34,10 +40,12 @@ The first line names the columns, in any order (UTF-8, comma-separated, RFC 4180
 Each means the \`rebill enrol\` option of the same name; an empty optional cell means not given.
 
 Options:
-  --csv FILE      the file to import
-  --dry-run       check every row and report what would be enrolled; write nothing
-  --reason TEXT   why, for the event log
-  --json          print JSON (and no progress)
+  --csv FILE         the file to import
+  --dry-run          check every row and report what would be enrolled; write nothing
+  --allow-duplicate  enrol rows even if their e-mail already has a live subscription with the
+                     same card token and plan (external ids must still be unique)
+  --reason TEXT      why, for the event log
+  --json             print JSON (and no progress)
 
 Exit status: 0 imported (or, with --dry-run, all rows valid); 2 bad rows, header or options;
 1 the file cannot be read or the database refused the import.
@@ -48,41 +56,46 @@ Example:
   options: {
     csv: { type: 'string' },
     'dry-run': { type: 'boolean' },
+    'allow-duplicate': { type: 'boolean' },
     reason: { type: 'string' },
   },
   async run(args, ctx) {
     const path = required(args, 'csv');
     const dryRun = args.values['dry-run'] === true;
+    const allowDuplicate = args.values['allow-duplicate'] === true;
     const now = ctx.clock().now();
     const started = performance.now();
     const progress = args.json ? null : progressReporter(ctx.stderr);
 
-    const check = await checkImportFile(path, now, { maxErrors: MAX_REPORTED_ERRORS, onProgress: progress?.update }).finally(() => progress?.finish());
-    if (check.errors.length) {
-      if (args.json) printJson(ctx.stdout, errorsJson(check));
-      else ctx.stderr.write(errorsText(path, check));
-      return EXIT_USAGE;
-    }
-    if (dryRun) {
-      const seconds = elapsedSeconds(started);
-      if (args.json) printJson(ctx.stdout, { imported: 0, rows: check.rows, incomplete: check.incomplete, active: check.active, dry_run: true, seconds });
-      else ctx.stdout.write(dryRunText(path, check, seconds));
-      return EXIT_OK;
-    }
+    return ctx.withDatabase(async ({ db }) => {
+      const check = await checkImportFile(db, path, now, { maxErrors: MAX_REPORTED_ERRORS, onProgress: progress?.update, allowDuplicate }).finally(() =>
+        progress?.finish(),
+      );
+      if (check.errors.length) {
+        if (args.json) printJson(ctx.stdout, errorsJson(check));
+        else ctx.stderr.write(errorsText(path, check));
+        return EXIT_USAGE;
+      }
+      if (dryRun) {
+        const seconds = elapsedSeconds(started);
+        if (args.json) printJson(ctx.stdout, { imported: 0, rows: check.rows, incomplete: check.incomplete, active: check.active, dry_run: true, seconds });
+        else ctx.stdout.write(dryRunText(path, check, seconds));
+        return EXIT_OK;
+      }
 
-    const result = await ctx.withDatabase(({ db }) =>
-      writeImportFile(db, path, {
+      const result = await writeImportFile(db, path, {
         now,
         actor: operatorActor(),
         reason: optional(args, 'reason') ?? null,
         checked: check,
+        allowDuplicate,
         onProgress: progress?.update,
-      }),
-    ).finally(() => progress?.finish());
-    const seconds = elapsedSeconds(started);
-    if (args.json) printJson(ctx.stdout, { ...result, rows: check.rows, dry_run: false, seconds });
-    else ctx.stdout.write(importedText(path, result, seconds));
-    return EXIT_OK;
+      }).finally(() => progress?.finish());
+      const seconds = elapsedSeconds(started);
+      if (args.json) printJson(ctx.stdout, { ...result, rows: check.rows, dry_run: false, seconds });
+      else ctx.stdout.write(importedText(path, result, seconds));
+      return EXIT_OK;
+    });
   },
 };
 
@@ -102,11 +115,16 @@ function errorsJson(check: ImportCheck) {
   };
 }
 
+/** One line per problem, naming the line and, where there is one, the column. */
+function problemLines(error: RowError): string[] {
+  return error.problems.map((p) => `  line ${error.line}${p.column ? `, column ${p.column}` : ''}: ${printable(p.message)}`);
+}
+
 function errorsText(path: string, check: ImportCheck): string {
   const heading = check.readToEnd
-    ? `error: ${count(check.invalidRows)} of ${count(check.rows)} rows in ${path} ${check.invalidRows === 1 ? 'has' : 'have'} problems; nothing was imported:`
-    : `error: ${path} cannot be imported; nothing was written:`;
-  const lines = check.errors.map((e) => `  line ${e.line}: ${e.problems.join('; ')}`);
+    ? `error: ${count(check.invalidRows)} of ${count(check.rows)} rows in ${printable(path)} ${check.invalidRows === 1 ? 'has' : 'have'} problems; nothing was imported:`
+    : `error: ${printable(path)} cannot be imported; nothing was written:`;
+  const lines = check.errors.flatMap(problemLines);
   const notShown = check.errorsNotShown;
   if (notShown) lines.push(`  ... and ${count(notShown)} more bad row${notShown === 1 ? '' : 's'} (the first ${check.errors.length} are shown)`);
   return `${heading}\n${lines.join('\n')}\n`;
@@ -123,7 +141,7 @@ function splitText(incomplete: number, active: number, dryRun: boolean): string 
 
 function dryRunText(path: string, check: ImportCheck, seconds: number): string {
   return (
-    `Dry run: all ${count(check.rows)} rows of ${path} are valid; nothing was written.\n` +
+    `Dry run: all ${count(check.rows)} rows of ${printable(path)} are valid; nothing was written.\n` +
     splitText(check.incomplete, check.active, true) +
     `Checked in ${seconds.toFixed(1)} s (${rate(check.rows, seconds)} rows/s).\n`
   );
@@ -131,7 +149,7 @@ function dryRunText(path: string, check: ImportCheck, seconds: number): string {
 
 function importedText(path: string, result: { imported: number; incomplete: number; active: number }, seconds: number): string {
   return (
-    `Imported ${count(result.imported)} subscriptions from ${path} in ${seconds.toFixed(1)} s (${rate(result.imported, seconds)} rows/s):\n` +
+    `Imported ${count(result.imported)} subscriptions from ${printable(path)} in ${seconds.toFixed(1)} s (${rate(result.imported, seconds)} rows/s):\n` +
     splitText(result.incomplete, result.active, false)
   );
 }

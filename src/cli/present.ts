@@ -1,9 +1,11 @@
 /**
  * How subscriptions look on the command line. The JSON shape is a documented, stable contract
- * (snake_case keys; instants in ISO 8601 with the subscriber's UTC offset).
+ * (snake_case keys; instants in ISO 8601 with the subscriber's UTC offset). Text output escapes
+ * control characters in every value: stored data never reaches the terminal raw.
  */
 import type { ChargeAttempt, EventRow, Subscription } from '../db/database.ts';
 import { formatAmount } from '../lib/money.ts';
+import { escapeControlCharacters as printable } from '../lib/printable.ts';
 import { formatInZone } from '../plans/billing-calendar.ts';
 import { serviceModeFor } from '../plans/service-mode.ts';
 
@@ -14,6 +16,7 @@ export function subscriptionJson(row: Subscription) {
   const chargeable = row.status !== 'canceled' && row.status !== 'unpaid';
   return {
     id: row.id,
+    external_id: row.external_id,
     status: row.status,
     customer: { email: row.customer_email, first_name: row.customer_first_name, last_name: row.customer_last_name, country: row.customer_country },
     quickpay_id: row.quickpay_id,
@@ -71,9 +74,9 @@ export function eventJson(event: EventRow, zone: string) {
   };
 }
 
-/** A plain text table: columns padded to their widest cell. */
+/** A plain text table: columns padded to their widest cell, every cell escaped. */
 export function table(headers: string[], rows: (string | number | null)[][]): string {
-  const cells = [headers, ...rows.map((r) => r.map((c) => (c === null ? '-' : String(c))))];
+  const cells = [headers, ...rows.map((r) => r.map((c) => (c === null ? '-' : printable(String(c)))))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
 }
@@ -82,6 +85,7 @@ export function subscriptionText(row: Subscription): string {
   const json = subscriptionJson(row);
   const lines = [
     `Subscription ${row.id}  [${row.status}]${row.cancel_at_period_end ? '  (ends at period end)' : ''}`,
+    ...(row.external_id === null ? [] : [`  External id    ${row.external_id}`]),
     `  Customer       ${row.customer_first_name} ${row.customer_last_name} <${row.customer_email}> (${row.customer_country})`,
     `  Plan           ${row.product_name}: ${row.currency} ${json.amount} every ${row.interval}`,
     `  Card token     ${row.quickpay_id}`,
@@ -93,5 +97,6 @@ export function subscriptionText(row: Subscription): string {
   if (json.next_attempt_at && json.next_attempt_at !== json.next_renewal_at) lines.push(`  Next attempt   ${json.next_attempt_at}`);
   if (json.past_due_since) lines.push(`  Past due since ${json.past_due_since} (${row.retries_used} retr${row.retries_used === 1 ? 'y' : 'ies'} scheduled so far)`);
   if (json.canceled_at) lines.push(`  Canceled at    ${json.canceled_at}`);
-  return `${lines.join('\n')}\n`;
+  // Each line is escaped whole: the values in it came from the database.
+  return `${lines.map(printable).join('\n')}\n`;
 }

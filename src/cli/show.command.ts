@@ -1,27 +1,41 @@
 import { attemptsOf } from '../renewals/charge-attempt.repo.ts';
 import { eventsOf } from '../subscriptions/events.repo.ts';
-import { getSubscription } from '../subscriptions/lookup.ts';
+import { NotFoundError } from '../lib/errors.ts';
+import { getSubscription, getSubscriptionByExternalId, isSubscriptionId } from '../subscriptions/lookup.ts';
 import { EXIT_OK, printJson, type Command } from './command.ts';
 import { attemptJson, eventJson, subscriptionJson, subscriptionText, table } from './present.ts';
+
+/** Marks an external id in place of a subscription id: UUID-shaped external ids stay unambiguous. */
+const EXTERNAL_ID_PREFIX = 'ext:';
 
 export const showCommand: Command = {
   name: 'show',
   summary: 'Show a subscription, its charge attempts and its event log',
   help: `Usage: rebill show ID [--json]
+       rebill show ext:EXTERNAL_ID [--json]
 
 Prints the subscription, every charge attempt (order number, service_mode, amount, status,
-payment id, time) and every event (what changed, why, by whom, when).
+payment id, time) and every event (what changed, why, by whom, when). Name it by its id, or by
+the external id it was enrolled with, written after "ext:".
 
-Example:
+Examples:
   rebill show 0b6f3c1e-8a57-4c3e-9d3f-2f1a6c0e9b7d --json
+  rebill show ext:shop-cus-1042
 `,
   options: {},
   positionals: { min: 1, max: 1 },
   async run(args, ctx) {
-    const id = args.positionals[0]!;
+    const reference = args.positionals[0]!;
+    const externalId = reference.startsWith(EXTERNAL_ID_PREFIX) ? reference.slice(EXTERNAL_ID_PREFIX.length) : null;
+    if (externalId === null && !isSubscriptionId(reference)) {
+      throw new NotFoundError(
+        `"${reference}" is not a subscription id (ids look like 0b6f3c1e-8a57-4c3e-9d3f-2f1a6c0e9b7d); ` +
+          `to find a subscription by its external id, write ext:${reference}`,
+      );
+    }
     const { subscription, attempts, events } = await ctx.withDatabase(async ({ db }) => {
-      const subscription = await getSubscription(db, id);
-      return { subscription, attempts: await attemptsOf(db, id), events: await eventsOf(db, id) };
+      const subscription = externalId === null ? await getSubscription(db, reference) : await getSubscriptionByExternalId(db, externalId);
+      return { subscription, attempts: await attemptsOf(db, subscription.id), events: await eventsOf(db, subscription.id) };
     });
     const zone = subscription.timezone;
     if (args.json) {

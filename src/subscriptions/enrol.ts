@@ -1,12 +1,18 @@
 /**
  * Enrolling a subscriber. Validation collects every problem before anything is written, so bad
  * input changes nothing; the CLI and the bulk import share it.
+ *
+ * The same customer must never be charged twice for one purchase: an enrolment that repeats one
+ * already made (the same external id) returns the existing subscription, and a second live
+ * subscription with the same e-mail, card token and plan is refused unless asked for.
  */
 import { randomUUID } from 'node:crypto';
 import type { Db, Tx } from '../db/connect.ts';
 import type { NewSubscription, Subscription } from '../db/database.ts';
+import { emailAddressProblem } from '../lib/email-address.ts';
 import { ValidationError } from '../lib/errors.ts';
-import { parseMoney } from '../lib/money.ts';
+import { currencyProblem, formatAmount, parseMoney } from '../lib/money.ts';
+import { controlCharacterProblem } from '../lib/printable.ts';
 import {
   INTERVALS,
   isInterval,
@@ -17,7 +23,16 @@ import {
   type Interval,
 } from '../plans/billing-calendar.ts';
 import { insertEvents, type NewEvent } from './events.repo.ts';
-import { insertSubscriptions } from './subscription.repo.ts';
+import {
+  findLiveSubscriptionsWithTerms,
+  findSubscriptionsByExternalId,
+  insertSubscriptions,
+  isExternalIdTaken,
+  lockEnrolments,
+  lockEnrolmentsOfEmail,
+  type EnrolmentTerms,
+  type LiveSubscriptionWithTerms,
+} from './subscription.repo.ts';
 
 export interface EnrolInput {
   email: string;
@@ -32,7 +47,11 @@ export interface EnrolInput {
   product?: string | undefined;
   firstPaidAt?: string | undefined;
   renewalsPaid?: string | undefined;
+  /** The merchant's own reference: a repeated enrolment with it returns the existing subscription. */
+  externalId?: string | undefined;
 }
+
+export type EnrolField = keyof EnrolInput;
 
 const GATEWAY_FIELD_MAX = 50;
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
@@ -47,6 +66,10 @@ const PRODUCT_NAMES: Record<Interval, string> = {
 /** Characters the gateway's signing rule strips from names and e-mail (protocol §1.0). */
 const UNSIGNABLE = /["'<>]/;
 
+/** Letters, digits and a few separators shop references use; nothing a terminal or CSV file mangles. */
+const EXTERNAL_ID = /^[A-Za-z0-9._:/#@+-]{1,100}$/;
+export const EXTERNAL_ID_RULE = '1 to 100 characters: letters A-Z and a-z, digits and . _ - : / # @ + (no spaces)';
+
 /** How the two options that refer to each other are called where the input came from. */
 export interface EnrolFieldNames {
   firstPaidAt: string;
@@ -54,62 +77,113 @@ export interface EnrolFieldNames {
 }
 const CLI_NAMES: EnrolFieldNames = { firstPaidAt: 'first-paid-at', renewalsPaid: 'renewals-paid' };
 
-/** Checks one enrolment; returns the row to insert or every problem found. */
-export function validateEnrolment(
-  input: EnrolInput,
-  now: Date,
-  names: EnrolFieldNames = CLI_NAMES,
-): { ok: true; row: NewSubscription } | { ok: false; problems: string[] } {
-  const problems: string[] = [];
-  const email = input.email.trim();
-  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) || UNSIGNABLE.test(email)) {
-    problems.push(`e-mail "${input.email}" is not a valid address such as name@example.com`);
-  } else if (email.length > GATEWAY_FIELD_MAX) {
-    problems.push(`e-mail "${email}" is longer than the gateway's ${GATEWAY_FIELD_MAX} characters`);
+/** How each field is named in messages (the two cross-referenced ones come from EnrolFieldNames). */
+function fieldLabel(field: EnrolField, names: EnrolFieldNames): string {
+  switch (field) {
+    case 'email': return 'e-mail';
+    case 'firstName': return 'first name';
+    case 'lastName': return 'last name';
+    case 'quickpayId': return 'quickpay id';
+    case 'timezone': return 'time zone';
+    case 'product': return 'product name';
+    case 'externalId': return 'external id';
+    case 'firstPaidAt': return names.firstPaidAt;
+    case 'renewalsPaid': return names.renewalsPaid;
+    default: return field;
   }
-  for (const [label, value] of [['first name', input.firstName], ['last name', input.lastName]] as const) {
+}
+
+/** One problem with an enrolment; `field` is null when it concerns the enrolment as a whole. */
+export interface EnrolIssue {
+  field: EnrolField | null;
+  message: string;
+}
+
+export type EnrolValidation = { ok: true; row: NewSubscription } | { ok: false; problems: string[]; issues: EnrolIssue[] };
+
+/** Checks one enrolment; returns the row to insert or every problem found. */
+export function validateEnrolment(input: EnrolInput, now: Date, names: EnrolFieldNames = CLI_NAMES): EnrolValidation {
+  const issues: EnrolIssue[] = [];
+  const problem = (field: EnrolField | null, message: string) => issues.push({ field, message });
+
+  // A control character (a NUL, an escape sequence) in any field is refused before anything else
+  // looks at it; the field's other checks would only repeat the value.
+  const unreadable = new Set<EnrolField>();
+  for (const [field, value] of Object.entries(input) as [EnrolField, string | undefined][]) {
+    const found = value === undefined ? null : controlCharacterProblem(fieldLabel(field, names), value);
+    if (found) {
+      unreadable.add(field);
+      problem(field, found);
+    }
+  }
+  const readable = (field: EnrolField) => !unreadable.has(field);
+
+  const email = input.email.trim();
+  if (readable('email')) {
+    const addressProblem = emailAddressProblem(email) ?? (UNSIGNABLE.test(email) ? `it contains " ' < or >, which the gateway does not accept` : null);
+    if (addressProblem) problem('email', `e-mail "${input.email}" is not a valid address such as name@example.com: ${addressProblem}`);
+    else if (email.length > GATEWAY_FIELD_MAX) problem('email', `e-mail "${email}" is longer than the gateway's ${GATEWAY_FIELD_MAX} characters`);
+  }
+  for (const field of ['firstName', 'lastName'] as const) {
+    if (!readable(field)) continue;
+    const value = input[field];
+    const label = fieldLabel(field, names);
     const trimmed = value.trim();
-    if (!trimmed) problems.push(`${label} is empty`);
-    else if (UNSIGNABLE.test(trimmed)) problems.push(`${label} "${value}" contains " ' < or >, which the gateway does not accept`);
-    else if (trimmed.length > GATEWAY_FIELD_MAX) problems.push(`${label} is longer than the gateway's ${GATEWAY_FIELD_MAX} characters`);
+    if (!trimmed) problem(field, `${label} is empty`);
+    else if (UNSIGNABLE.test(trimmed)) problem(field, `${label} "${value}" contains " ' < or >, which the gateway does not accept`);
+    else if (trimmed.length > GATEWAY_FIELD_MAX) problem(field, `${label} is longer than the gateway's ${GATEWAY_FIELD_MAX} characters`);
   }
   const country = input.country.trim().toUpperCase();
-  if (country === 'UK') {
-    problems.push('country "UK" is not an ISO 3166 code: the United Kingdom is GB');
+  if (!readable('country')) {
+    // reported above
+  } else if (country === 'UK') {
+    problem('country', 'country "UK" is not an ISO 3166 code: the United Kingdom is GB');
   } else if (!/^[A-Z]{2}$/.test(country) || !regionNames.of(country) || regionNames.of(country) === 'Unknown Region') {
-    problems.push(`country "${input.country}" is not an ISO 3166 two-letter code such as US or DE`);
+    problem('country', `country "${input.country}" is not an ISO 3166 two-letter code such as US or DE`);
   }
-  if (!isInterval(input.interval)) {
-    problems.push(`interval "${input.interval}" is not one of ${INTERVALS.join(', ')}`);
+  if (readable('interval') && !isInterval(input.interval)) {
+    problem('interval', `interval "${input.interval}" is not one of ${INTERVALS.join(', ')}`);
   }
   let money: { amountMinor: number; currency: string } | null = null;
-  try {
-    money = parseMoney(input.amount, input.currency.trim());
-  } catch (error) {
-    problems.push(...(error instanceof ValidationError ? error.problems : [String(error)]));
+  if (readable('amount') && readable('currency')) {
+    const currencyIssue = currencyProblem(input.currency.trim());
+    if (currencyIssue) {
+      problem('currency', currencyIssue);
+    } else {
+      try {
+        money = parseMoney(input.amount, input.currency.trim());
+      } catch (error) {
+        for (const message of error instanceof ValidationError ? error.problems : [String(error)]) problem('amount', message);
+      }
+    }
   }
   const quickpayId = input.quickpayId.trim();
-  if (!quickpayId || /\s/.test(quickpayId) || quickpayId.length > 100) {
-    problems.push(`quickpay id "${input.quickpayId}" must be the gateway's card token: 1 to 100 characters without spaces`);
+  if (readable('quickpayId') && (!quickpayId || /\s/.test(quickpayId) || quickpayId.length > 100)) {
+    problem('quickpayId', `quickpay id "${input.quickpayId}" must be the gateway's card token: 1 to 100 characters without spaces`);
   }
   const timezone = input.timezone?.trim() || 'UTC';
-  if (!isTimeZone(timezone)) problems.push(`time zone "${timezone}" is not an IANA zone such as Europe/Paris`);
+  if (readable('timezone') && !isTimeZone(timezone)) problem('timezone', `time zone "${timezone}" is not an IANA zone such as Europe/Paris`);
   const product = input.product?.trim() || (isInterval(input.interval) ? PRODUCT_NAMES[input.interval] : '');
-  if (product.length > 100) problems.push('product name is longer than 100 characters');
+  if (readable('product') && product.length > 100) problem('product', 'product name is longer than 100 characters');
+  const externalId = input.externalId?.trim();
+  if (externalId !== undefined && readable('externalId') && !EXTERNAL_ID.test(externalId)) {
+    problem('externalId', `external id "${input.externalId}" must be ${EXTERNAL_ID_RULE}`);
+  }
 
   let firstPaidAt: Date | null = null;
-  if (input.firstPaidAt !== undefined) {
+  if (input.firstPaidAt !== undefined && readable('firstPaidAt')) {
     firstPaidAt = parseInstant(input.firstPaidAt, isTimeZone(timezone) ? timezone : 'UTC');
-    if (!firstPaidAt) problems.push(`${names.firstPaidAt} "${input.firstPaidAt}" is not an ISO 8601 date-time such as 2026-01-31T09:00:00`);
-    else if (firstPaidAt > now) problems.push(`${names.firstPaidAt} ${input.firstPaidAt} is in the future`);
+    if (!firstPaidAt) problem('firstPaidAt', `${names.firstPaidAt} "${input.firstPaidAt}" is not an ISO 8601 date-time such as 2026-01-31T09:00:00`);
+    else if (firstPaidAt > now) problem('firstPaidAt', `${names.firstPaidAt} ${input.firstPaidAt} is in the future`);
   }
   let renewalsPaid = 0;
-  if (input.renewalsPaid !== undefined) {
-    if (!/^\d+$/.test(input.renewalsPaid.trim())) problems.push(`${names.renewalsPaid} "${input.renewalsPaid}" must be a whole number >= 0`);
-    else if (input.firstPaidAt === undefined) problems.push(`${names.renewalsPaid} needs ${names.firstPaidAt} (renewals follow a first purchase)`);
+  if (input.renewalsPaid !== undefined && readable('renewalsPaid')) {
+    if (!/^\d+$/.test(input.renewalsPaid.trim())) problem('renewalsPaid', `${names.renewalsPaid} "${input.renewalsPaid}" must be a whole number >= 0`);
+    else if (input.firstPaidAt === undefined) problem('renewalsPaid', `${names.renewalsPaid} needs ${names.firstPaidAt} (renewals follow a first purchase)`);
     else renewalsPaid = Number(input.renewalsPaid);
   }
-  if (problems.length || !money || !isInterval(input.interval)) return { ok: false, problems };
+  const refused = (): EnrolValidation => ({ ok: false, problems: issues.map((i) => i.message), issues });
+  if (issues.length || !money || !isInterval(input.interval)) return refused();
 
   const interval = input.interval;
   const base = {
@@ -128,6 +202,7 @@ export function validateEnrolment(
     past_due_since: null,
     canceled_at: null,
     enqueued_at: null,
+    external_id: externalId ?? null,
   } satisfies Partial<NewSubscription>;
 
   if (!firstPaidAt) {
@@ -138,10 +213,8 @@ export function validateEnrolment(
   if (renewalsPaid > 0) {
     const due = latestDuePeriod(plan, 1, now) ?? 0;
     if (renewalsPaid > due) {
-      return {
-        ok: false,
-        problems: [`${names.renewalsPaid} ${renewalsPaid} is more than the ${due} renewal(s) that have fallen due since ${names.firstPaidAt}`],
-      };
+      problem('renewalsPaid', `${names.renewalsPaid} ${renewalsPaid} is more than the ${due} renewal(s) that have fallen due since ${names.firstPaidAt}`);
+      return refused();
     }
   }
   const next = renewalAt(plan, renewalsPaid + 1);
@@ -167,9 +240,28 @@ export function enrolledEvent(row: NewSubscription, ctx: { now: Date; actor: str
       anchor_at: (row.anchor_at as Date).toISOString(),
       next_period: row.next_period,
       next_renewal_at: (row.next_renewal_at as Date).toISOString(),
+      ...(row.external_id ? { external_id: row.external_id } : {}),
     },
   };
 }
+
+/** The terms the duplicate rule compares. */
+export function termsOf(row: Pick<NewSubscription, 'customer_email' | 'quickpay_id' | 'interval' | 'amount_minor' | 'currency'>): EnrolmentTerms {
+  return { email: row.customer_email, quickpayId: row.quickpay_id, interval: row.interval, amountMinor: row.amount_minor, currency: row.currency };
+}
+
+/** One string per set of terms; equal exactly when the duplicate rule calls two enrolments the same. */
+export function termsKey(terms: EnrolmentTerms): string {
+  // Control characters are refused in every field, so NUL cannot occur inside a value.
+  return [terms.email.toLowerCase(), terms.quickpayId, terms.interval, terms.amountMinor, terms.currency].join('\u0000');
+}
+
+/** e.g. `9.99 GBP every month`. */
+export function describePlan(terms: Pick<EnrolmentTerms, 'interval' | 'amountMinor' | 'currency'>): string {
+  return `${formatAmount({ amountMinor: terms.amountMinor, currency: terms.currency })} ${terms.currency} every ${terms.interval}`;
+}
+
+export const ALLOW_DUPLICATE_HINT = 'pass --allow-duplicate if another subscription is really wanted';
 
 export interface EnrolContext {
   now: Date;
@@ -179,19 +271,115 @@ export interface EnrolContext {
   afterInsert?: (tx: Tx, enrolled: readonly NewSubscription[]) => Promise<void>;
 }
 
-/** Validates and writes many enrolments in one transaction; nothing is written if any is bad. */
+/**
+ * Writes enrolments already validated (and checked for duplicates by the caller, if wanted), with
+ * their events, in one transaction: all or none.
+ */
 export async function enrolMany(db: Db, rows: NewSubscription[], ctx: EnrolContext): Promise<void> {
   await db.transaction().execute(async (tx) => {
-    await insertSubscriptions(tx, rows);
-    await insertEvents(tx, rows.map((row) => enrolledEvent(row, ctx)));
-    if (ctx.afterInsert) await ctx.afterInsert(tx, rows);
+    await insertRows(tx, rows, ctx);
   });
 }
 
-export async function enrol(db: Db, input: EnrolInput, ctx: EnrolContext): Promise<Subscription> {
-  const result = validateEnrolment(input, ctx.now);
+async function insertRows(tx: Tx, rows: NewSubscription[], ctx: EnrolContext): Promise<void> {
+  await insertSubscriptions(tx, rows);
+  await insertEvents(tx, rows.map((row) => enrolledEvent(row, ctx)));
+  if (ctx.afterInsert) await ctx.afterInsert(tx, rows);
+}
+
+export interface EnrolOptions extends EnrolContext {
+  /** Enrol even when a live subscription has the same e-mail, card token and plan. */
+  allowDuplicate?: boolean;
+}
+
+export type EnrolResult =
+  | { status: 'enrolled'; subscription: Subscription }
+  /** The external id was enrolled before with the same terms: nothing was written. */
+  | { status: 'already_enrolled'; subscription: Subscription }
+  /** Nothing was written; `message` says why and what to do. */
+  | { status: 'refused'; reason: 'different_terms' | 'duplicate'; message: string; existingIds: string[] };
+
+/**
+ * Enrols one subscriber, unless the enrolment repeats one already made. Bad input throws a
+ * ValidationError; a repeat or a duplicate is an answer, not an error.
+ */
+export async function enrol(db: Db, input: EnrolInput, options: EnrolOptions): Promise<EnrolResult> {
+  const result = validateEnrolment(input, options.now);
   if (!result.ok) throw new ValidationError(result.problems);
-  await enrolMany(db, [result.row], ctx);
-  const saved = await db.selectFrom('subscriptions').selectAll().where('id', '=', result.row.id).executeTakeFirstOrThrow();
-  return saved;
+  const row = result.row;
+  try {
+    return await db.transaction().execute(async (tx): Promise<EnrolResult> => {
+      // Enrolments of one address wait for each other, so two at once cannot both pass the checks.
+      await lockEnrolments(tx, 'shared');
+      await lockEnrolmentsOfEmail(tx, row.customer_email);
+      if (row.external_id) {
+        const [existing] = await findSubscriptionsByExternalId(tx, [row.external_id]);
+        if (existing) return repeatOf(existing, row, input);
+      }
+      if (!options.allowDuplicate) {
+        const duplicates = await findLiveSubscriptionsWithTerms(tx, [termsOf(row)]);
+        if (duplicates.length) {
+          return { status: 'refused', reason: 'duplicate', existingIds: duplicates.map((d) => d.id), message: duplicateMessage(row, duplicates) };
+        }
+      }
+      await insertRows(tx, [row], options);
+      const subscription = await tx.selectFrom('subscriptions').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
+      return { status: 'enrolled', subscription };
+    });
+  } catch (error) {
+    // Another enrolment with this external id (for another e-mail) committed first: it is the one.
+    if (row.external_id && isExternalIdTaken(error)) {
+      const [winner] = await findSubscriptionsByExternalId(db, [row.external_id]);
+      if (winner) return repeatOf(winner, row, input);
+    }
+    throw error;
+  }
+}
+
+function duplicateMessage(row: NewSubscription, existing: readonly LiveSubscriptionWithTerms[]): string {
+  const ids = existing.map((s) => `${s.id} (${s.status})`).join(', ');
+  return (
+    `${row.customer_email} already has ${existing.length === 1 ? 'subscription' : 'subscriptions'} ${ids} with the same card token and plan ` +
+    `(${describePlan(termsOf(row))}); nothing was enrolled: ${ALLOW_DUPLICATE_HINT}, or give each subscription its own external id`
+  );
+}
+
+/** The existing subscription when the repeat asks for the same thing; a refusal naming every difference otherwise. */
+function repeatOf(existing: Subscription, row: NewSubscription, input: EnrolInput): EnrolResult {
+  const differences = termDifferences(existing, row, input);
+  if (!differences.length) return { status: 'already_enrolled', subscription: existing };
+  return {
+    status: 'refused',
+    reason: 'different_terms',
+    existingIds: [existing.id],
+    message:
+      `external id "${row.external_id}" is already subscription ${existing.id}, enrolled with other terms: ${differences.join('; ')}. ` +
+      'Nothing was changed: enrol another subscription under its own external id, or change this one (e.g. rebill update-token)',
+  };
+}
+
+/** What the repeat asks for that the existing subscription does not have. */
+export function termDifferences(existing: Subscription, row: NewSubscription, input: Pick<EnrolInput, 'firstPaidAt'>): string[] {
+  const differences: string[] = [];
+  const compare = (label: string, there: string, here: string) => {
+    if (there !== here) differences.push(`${label} "${there}" on the subscription, "${here}" given`);
+  };
+  compare('e-mail', existing.customer_email.toLowerCase(), row.customer_email.toLowerCase());
+  compare('first name', existing.customer_first_name, row.customer_first_name);
+  compare('last name', existing.customer_last_name, row.customer_last_name);
+  compare('country', existing.customer_country, row.customer_country);
+  compare('interval', existing.interval, row.interval);
+  compare('currency', existing.currency, row.currency);
+  compare(
+    'amount',
+    formatAmount({ amountMinor: existing.amount_minor, currency: existing.currency }),
+    formatAmount({ amountMinor: row.amount_minor, currency: row.currency }),
+  );
+  compare('quickpay id', existing.quickpay_id, row.quickpay_id);
+  compare('product name', existing.product_name, row.product_name);
+  compare('time zone', existing.timezone, row.timezone);
+  // Without a first purchase time the repeat asks for "the first purchase is charged by rebill",
+  // which the existing subscription has already arranged (or done); only a given time can differ.
+  if (input.firstPaidAt !== undefined) compare('first purchase', existing.anchor_at.toISOString(), (row.anchor_at as Date).toISOString());
+  return differences;
 }

@@ -2,19 +2,22 @@
  * Bulk enrolment from a CSV file (`rebill import`), under exactly the rules of `rebill enrol`.
  *
  * Two streaming passes keep memory bounded whatever the file's size: the first checks every row
- * and keeps only counts and the first problems; the second, run only when every row is valid,
- * writes the rows in multi-row chunks inside ONE transaction, so a file is imported whole or not
- * at all, whatever fails on the way.
+ * (its values, and whether it repeats another row or a subscription in the database) and keeps
+ * only counts and the first problems; the second, run only when every row is valid, writes the
+ * rows in multi-row chunks inside ONE transaction, so a file is imported whole or not at all,
+ * whatever fails on the way. That transaction holds the enrolment lock and checks each chunk
+ * against the database again, so an enrolment made between the passes cannot be duplicated.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { Db, Tx } from '../db/connect.ts';
+import type { Db, DbOrTx, Tx } from '../db/connect.ts';
 import type { NewSubscription } from '../db/database.ts';
-import { NotFoundError } from '../lib/errors.ts';
-import { enrolledEvent, validateEnrolment, type EnrolInput } from './enrol.ts';
+import { ConflictError, NotFoundError } from '../lib/errors.ts';
+import { enrolledEvent, validateEnrolment, type EnrolField, type EnrolInput } from './enrol.ts';
 import { insertEvents } from './events.repo.ts';
 import { CsvFileError, csvRecordBatches, type CsvRecord, type ReadProgress } from './import-csv-records.ts';
-import { insertSubscriptions } from './subscription.repo.ts';
+import { DuplicatesInFile, duplicatesInDatabase, type ImportCandidate } from './import-duplicates.ts';
+import { insertSubscriptions, isExternalIdTaken, lockEnrolments } from './subscription.repo.ts';
 
 /** The header names a file may use, and the `rebill enrol` option each one stands for. */
 export const IMPORT_COLUMNS = {
@@ -30,21 +33,32 @@ export const IMPORT_COLUMNS = {
   product: 'product',
   first_paid_at: 'firstPaidAt',
   renewals_paid: 'renewalsPaid',
-} as const satisfies Record<string, keyof EnrolInput>;
+  external_id: 'externalId',
+} as const satisfies Record<string, EnrolField>;
 
 export type ImportColumn = keyof typeof IMPORT_COLUMNS;
 
 export const REQUIRED_COLUMNS: readonly ImportColumn[] = ['email', 'first_name', 'last_name', 'country', 'interval', 'amount', 'currency', 'quickpay_id'];
-export const OPTIONAL_COLUMNS: readonly ImportColumn[] = ['timezone', 'product', 'first_paid_at', 'renewals_paid'];
+export const OPTIONAL_COLUMNS: readonly ImportColumn[] = ['timezone', 'product', 'first_paid_at', 'renewals_paid', 'external_id'];
 
-/** Rows per INSERT: 20 columns each stays well under PostgreSQL's 65,535 bind parameters. */
+const COLUMN_OF = Object.fromEntries(Object.entries(IMPORT_COLUMNS).map(([column, field]) => [field, column])) as Record<EnrolField, ImportColumn>;
+
+/** Rows per INSERT: 21 columns each stays well under PostgreSQL's 65,535 bind parameters. */
 export const DEFAULT_CHUNK_ROWS = 1000;
+
+export interface RowProblem {
+  /** The column the problem is in, or null when it is about the row (or the file) as a whole. */
+  column: ImportColumn | null;
+  message: string;
+}
 
 export interface RowError {
   /** Physical line the record starts on; 1 is the header. */
   line: number;
-  problems: string[];
+  problems: RowProblem[];
 }
+
+const wholeRow = (message: string): RowProblem => ({ column: null, message });
 
 export interface ImportProgress {
   phase: 'check' | 'write';
@@ -60,9 +74,10 @@ export type ProgressListener = (progress: ImportProgress) => void;
 export interface ImportCheck {
   /** Data rows read (blank lines are not rows). */
   rows: number;
-  /** Valid rows that would be enrolled `incomplete` (first purchase still to charge) or `active`. */
+  /** Rows that would be enrolled `incomplete` (first purchase still to charge) or `active`. */
   incomplete: number;
   active: number;
+  /** Rows with bad values, or that repeat another row or an existing subscription. */
   invalidRows: number;
   /** The first problems found, in file order; a bad header or unreadable file is reported here too. */
   errors: RowError[];
@@ -94,7 +109,7 @@ async function fileVersion(path: string): Promise<FileVersion> {
 }
 
 interface Header {
-  columns: { key: keyof EnrolInput; index: number; required: boolean }[];
+  columns: { key: EnrolField; index: number; required: boolean }[];
   width: number;
 }
 
@@ -130,7 +145,7 @@ function readHeader(record: CsvRecord | undefined): { ok: true; header: Header }
 
 /** One record as `rebill enrol` options: an empty optional cell means "not given". */
 function enrolInputOf(record: CsvRecord, header: Header): EnrolInput {
-  const input: Partial<Record<keyof EnrolInput, string>> = {};
+  const input: Partial<Record<EnrolField, string>> = {};
   for (const { key, index, required } of header.columns) {
     const value = record.fields[index]!;
     if (required || value.trim() !== '') input[key] = value;
@@ -138,12 +153,16 @@ function enrolInputOf(record: CsvRecord, header: Header): EnrolInput {
   return input as EnrolInput;
 }
 
-function checkRecord(record: CsvRecord, header: Header, now: Date): ReturnType<typeof validateEnrolment> {
-  if (record.problem) return { ok: false, problems: [record.problem] };
+type CheckedRecord = { ok: true; row: NewSubscription } | { ok: false; problems: RowProblem[] };
+
+function checkRecord(record: CsvRecord, header: Header, now: Date): CheckedRecord {
+  if (record.problem) return { ok: false, problems: [wholeRow(record.problem)] };
   if (record.fields.length !== header.width) {
-    return { ok: false, problems: [`has ${record.fields.length} field${record.fields.length === 1 ? '' : 's'}, the header has ${header.width}`] };
+    return { ok: false, problems: [wholeRow(`has ${record.fields.length} field${record.fields.length === 1 ? '' : 's'}, the header has ${header.width}`)] };
   }
-  return validateEnrolment(enrolInputOf(record, header), now, { firstPaidAt: 'first_paid_at', renewalsPaid: 'renewals_paid' });
+  const result = validateEnrolment(enrolInputOf(record, header), now, { firstPaidAt: 'first_paid_at', renewalsPaid: 'renewals_paid' });
+  if (result.ok) return result;
+  return { ok: false, problems: result.issues.map((issue) => ({ column: issue.field && COLUMN_OF[issue.field], message: issue.message })) };
 }
 
 type HeaderProblems = { headerProblems: string[]; line: number };
@@ -178,10 +197,17 @@ export interface CheckOptions {
   /** Bad rows kept in detail; the rest are only counted. */
   maxErrors?: number;
   onProgress?: ProgressListener;
+  /** Rows may repeat the e-mail, card token and plan of another row or of a live subscription. */
+  allowDuplicate?: boolean;
 }
 
-/** Pass 1: checks every row without writing anything; keeps counts and the first problems only. */
-export async function checkImportFile(path: string, now: Date, options: CheckOptions = {}): Promise<ImportCheck> {
+/**
+ * Pass 1: checks every row without writing anything, including against the subscriptions in the
+ * database; keeps counts and the first problems only.
+ */
+export async function checkImportFile(db: DbOrTx, path: string, now: Date, options: CheckOptions = {}): Promise<ImportCheck> {
+  const allowDuplicate = options.allowDuplicate ?? false;
+  const inFile = new DuplicatesInFile(allowDuplicate);
   const maxErrors = options.maxErrors ?? 100;
   const file = await fileVersion(path);
   const totalBytes = file.bytes;
@@ -190,19 +216,38 @@ export async function checkImportFile(path: string, now: Date, options: CheckOpt
   try {
     for await (const item of dataRecords(path, read)) {
       if ('headerProblems' in item) {
-        check.errors.push({ line: item.line, problems: item.headerProblems });
+        check.errors.push({ line: item.line, problems: item.headerProblems.map(wholeRow) });
         check.readToEnd = false;
         break;
       }
+      // Problems by line for this batch; the database is asked about its valid rows together.
+      const problems = new Map<number, RowProblem[]>();
+      const add = (line: number, found: readonly RowProblem[]) => {
+        const plain = found.map(({ column, message }) => ({ column, message }));
+        if (plain.length) problems.set(line, [...(problems.get(line) ?? []), ...plain]);
+      };
+      const candidates: ImportCandidate[] = [];
+      for (const record of item.records) {
+        const result = checkRecord(record, item.header, now);
+        if (!result.ok) {
+          add(record.line, result.problems);
+          continue;
+        }
+        const candidate = { line: record.line, row: result.row };
+        add(record.line, inFile.check(candidate));
+        candidates.push(candidate);
+      }
+      for (const duplicate of await duplicatesInDatabase(db, candidates, allowDuplicate)) add(duplicate.line, [duplicate]);
+      const statusOf = new Map(candidates.map((c) => [c.line, c.row.status]));
       for (const record of item.records) {
         check.rows++;
-        const result = checkRecord(record, item.header, now);
-        if (result.ok) {
-          if (result.row.status === 'incomplete') check.incomplete++;
+        const found = problems.get(record.line);
+        if (!found) {
+          if (statusOf.get(record.line) === 'incomplete') check.incomplete++;
           else check.active++;
         } else {
           check.invalidRows++;
-          if (check.errors.length < maxErrors) check.errors.push({ line: record.line, problems: result.problems });
+          if (check.errors.length < maxErrors) check.errors.push({ line: record.line, problems: found });
           else check.errorsNotShown++;
         }
       }
@@ -210,11 +255,11 @@ export async function checkImportFile(path: string, now: Date, options: CheckOpt
     }
   } catch (error) {
     if (!(error instanceof CsvFileError)) throw error;
-    check.errors.push({ line: error.line, problems: [error.message] });
+    check.errors.push({ line: error.line, problems: [wholeRow(error.message)] });
     check.readToEnd = false;
   }
   if (check.readToEnd && check.rows === 0 && !check.errors.length) {
-    check.errors.push({ line: 1, problems: ['there are no rows after the header: nothing to import'] });
+    check.errors.push({ line: 1, problems: [wholeRow('there are no rows after the header: nothing to import')] });
   }
   return check;
 }
@@ -225,6 +270,8 @@ export interface WriteContext {
   reason?: string | null;
   /** What the check pass found: the file must not have changed since. */
   checked: Pick<ImportCheck, 'rows' | 'file'>;
+  /** As in the check: rows may repeat the e-mail, card token and plan of another. */
+  allowDuplicate?: boolean;
   chunkRows?: number;
   onProgress?: ProgressListener;
 }
@@ -235,7 +282,13 @@ export interface ImportResult {
   active: number;
 }
 
-async function writeChunk(tx: Tx, rows: NewSubscription[], ctx: WriteContext): Promise<void> {
+async function writeChunk(tx: Tx, chunk: ImportCandidate[], ctx: WriteContext): Promise<void> {
+  // Under the enrolment lock, so what this finds cannot change before the insert.
+  const [duplicate] = await duplicatesInDatabase(tx, chunk, ctx.allowDuplicate ?? false);
+  if (duplicate) {
+    throw new ConflictError(`line ${duplicate.line}: ${duplicate.message}, enrolled after the file was checked; nothing was imported`);
+  }
+  const rows = chunk.map((c) => c.row);
   await insertSubscriptions(tx, rows);
   // Incomplete rows are due now: the scheduler queues them through its short queue (within a
   // second on a running worker) instead of hundreds of thousands of jobs at once.
@@ -260,7 +313,8 @@ async function* rereadRecords(path: string, read: ReadProgress): ReturnType<type
 /**
  * Pass 2: reads the checked file again and writes every row, in chunks, in one transaction.
  * Rows are validated again as they are built; a row that now fails means the file changed, and
- * the whole import is rolled back.
+ * the whole import is rolled back. The transaction holds the enrolment lock exclusively: single
+ * enrolments wait for it, and each chunk is checked against the database before it is written.
  */
 export async function writeImportFile(db: Db, path: string, ctx: WriteContext): Promise<ImportResult> {
   const chunkRows = ctx.chunkRows ?? DEFAULT_CHUNK_ROWS;
@@ -272,28 +326,32 @@ export async function writeImportFile(db: Db, path: string, ctx: WriteContext): 
   const expectedRows = ctx.checked.rows;
   const read: ReadProgress = { bytes: 0 };
   const result: ImportResult = { imported: 0, incomplete: 0, active: 0 };
+  const inFile = new DuplicatesInFile(ctx.allowDuplicate ?? false);
   await db.transaction().execute(async (tx) => {
+    await lockEnrolments(tx, 'exclusive');
     // One chunk is written while the next is parsed and validated; at most two are in memory.
     let writing: Promise<void> | null = null;
-    const submit = async (rows: NewSubscription[]) => {
+    const submit = async (rows: ImportCandidate[]) => {
       if (writing) await writing;
       writing = writeChunk(tx, rows, ctx);
       writing.catch(() => undefined); // awaited before the next chunk or at the end
     };
-    let chunk: NewSubscription[] = [];
+    let chunk: ImportCandidate[] = [];
     for await (const item of rereadRecords(path, read)) {
       if ('headerProblems' in item) throw changedFile(path, 'its header is no longer valid');
       for (const record of item.records) {
         const checked = checkRecord(record, item.header, ctx.now);
-        if (!checked.ok) throw changedFile(path, `line ${record.line} is no longer valid: ${checked.problems.join('; ')}`);
+        if (!checked.ok) throw changedFile(path, `line ${record.line} is no longer valid: ${checked.problems.map((p) => p.message).join('; ')}`);
         const row = checked.row;
+        const [repeated] = inFile.check({ line: record.line, row });
+        if (repeated) throw changedFile(path, `line ${record.line}: ${repeated.message}`);
         if (row.status === 'incomplete') {
           result.incomplete++;
         } else {
           result.active++;
         }
         result.imported++;
-        chunk.push(row);
+        chunk.push({ line: record.line, row });
         if (chunk.length >= chunkRows) {
           await submit(chunk);
           chunk = [];
@@ -307,6 +365,10 @@ export async function writeImportFile(db: Db, path: string, ctx: WriteContext): 
       throw changedFile(path, `it now has ${result.imported} rows, ${expectedRows} were checked`);
     }
     ctx.onProgress?.({ phase: 'write', rows: result.imported, totalRows: expectedRows, bytes: read.bytes, totalBytes });
+  }).catch((error: unknown) => {
+    // Only a writer that skips the enrolment lock can get here; the answer is the same.
+    if (isExternalIdTaken(error)) throw new ConflictError('an external id in the file was enrolled meanwhile by another process; nothing was imported');
+    throw error;
   });
   return result;
 }

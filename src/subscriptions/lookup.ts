@@ -1,7 +1,7 @@
 import type { DbOrTx, Tx } from '../db/connect.ts';
 import type { Subscription } from '../db/database.ts';
 import { NotFoundError } from '../lib/errors.ts';
-import { findSubscription, lockSubscriptions } from './subscription.repo.ts';
+import { findSubscription, findSubscriptionsByExternalId, lockSubscriptions } from './subscription.repo.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -9,6 +9,16 @@ export function notFound(id: string): NotFoundError {
   return UUID.test(id)
     ? new NotFoundError(`no subscription with id ${id}`)
     : new NotFoundError(`"${id}" is not a subscription id (ids look like 0b6f3c1e-8a57-4c3e-9d3f-2f1a6c0e9b7d)`);
+}
+
+export function isSubscriptionId(text: string): boolean {
+  return UUID.test(text);
+}
+
+export async function getSubscriptionByExternalId(db: DbOrTx, externalId: string): Promise<Subscription> {
+  const [row] = await findSubscriptionsByExternalId(db, [externalId]);
+  if (!row) throw new NotFoundError(`no subscription with external id "${externalId}"`);
+  return row;
 }
 
 export async function getSubscription(db: DbOrTx, id: string): Promise<Subscription> {

@@ -12,6 +12,71 @@ export async function findSubscription(db: DbOrTx, id: string): Promise<Subscrip
   return db.selectFrom('subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+export async function findSubscriptionsByExternalId(db: DbOrTx, externalIds: readonly string[]): Promise<Subscription[]> {
+  if (!externalIds.length) return [];
+  return db.selectFrom('subscriptions').selectAll().where('external_id', 'in', [...new Set(externalIds)]).execute();
+}
+
+/** What makes two subscriptions the same purchase: one mailbox (any case), one card token, one plan. */
+export interface EnrolmentTerms {
+  email: string;
+  quickpayId: string;
+  interval: string;
+  amountMinor: number;
+  currency: string;
+}
+
+export interface LiveSubscriptionWithTerms extends EnrolmentTerms {
+  id: string;
+  status: SubscriptionStatus;
+}
+
+/** Subscriptions not canceled that have any of these terms (e-mail compared without case). */
+export async function findLiveSubscriptionsWithTerms(db: DbOrTx, terms: readonly EnrolmentTerms[]): Promise<LiveSubscriptionWithTerms[]> {
+  if (!terms.length) return [];
+  const column = <T>(pick: (t: EnrolmentTerms) => T) => terms.map(pick);
+  const { rows } = await sql<LiveSubscriptionWithTerms>`
+    select s.id, s.status, s.customer_email as email, s.quickpay_id as "quickpayId", s.interval,
+           s.amount_minor as "amountMinor", s.currency
+    from subscriptions s
+    join (select distinct * from unnest(
+      ${column((t) => t.email.toLowerCase())}::text[],
+      ${column((t) => t.quickpayId)}::text[],
+      ${column((t) => t.interval)}::text[],
+      ${column((t) => t.amountMinor)}::bigint[],
+      ${column((t) => t.currency)}::text[]
+    ) as k(email, quickpay_id, interval, amount_minor, currency)) k
+      on lower(s.customer_email) = k.email and s.quickpay_id = k.quickpay_id and s.interval = k.interval
+         and s.amount_minor = k.amount_minor and s.currency = k.currency
+    where s.status <> 'canceled'
+    order by s.created_at, s.id`.execute(db);
+  return rows;
+}
+
+/** Advisory locks of enrolment (the two-key form, so they share no key with other advisory locks). */
+const ENROLMENT_LOCK_SPACE = 0x72656200; // "reb\0"
+const ENROLMENT_EMAIL_LOCK_SPACE = ENROLMENT_LOCK_SPACE + 1;
+
+/**
+ * Taken for the transaction: shared by single enrolments, exclusive by a bulk import, which then
+ * checks and writes its rows with no enrolment in between (one lock, not one per row).
+ */
+export async function lockEnrolments(tx: Tx, mode: 'shared' | 'exclusive'): Promise<void> {
+  if (mode === 'shared') await sql`select pg_advisory_xact_lock_shared(${ENROLMENT_LOCK_SPACE}::int, 0)`.execute(tx);
+  else await sql`select pg_advisory_xact_lock(${ENROLMENT_LOCK_SPACE}::int, 0)`.execute(tx);
+}
+
+/** Serialises enrolments for one e-mail address (any case) until the transaction ends. */
+export async function lockEnrolmentsOfEmail(tx: Tx, email: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${ENROLMENT_EMAIL_LOCK_SPACE}::int, hashtext(lower(${email}::text)))`.execute(tx);
+}
+
+/** The error PostgreSQL raises when an external id is taken by another transaction's subscription. */
+export function isExternalIdTaken(error: unknown): boolean {
+  const pgError = error as { code?: string; constraint?: string };
+  return pgError?.code === '23505' && pgError.constraint === 'subscriptions_external_id';
+}
+
 /**
  * Locks subscriptions for a state change, in id order so concurrent batches cannot deadlock.
  * `no key update` leaves foreign-key checks from other transactions (events, attempts) unblocked.

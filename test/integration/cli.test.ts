@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { useTestDatabase } from '../support/database.ts';
@@ -6,10 +7,13 @@ import { runCli, runCliJson } from '../support/cli.ts';
 const database = useTestDatabase('cli');
 const env = () => ({ DATABASE_URL: database.current.url, REBILL_OPERATOR: 'support-alice' });
 
-const ADA = [
-  '--email', 'ada@example.com', '--first-name', 'Ada', '--last-name', 'Lovelace', '--country', 'GB',
-  '--interval', 'month', '--amount', '9.99', '--currency', 'GBP', '--quickpay-id', '9ead3654-8f84-4d02-acab-6ac9dd10531f',
-];
+/** Ada's enrolment options, with a card token of its own each time (the same one twice would be a duplicate). */
+function ada(): string[] {
+  return [
+    '--email', 'ada@example.com', '--first-name', 'Ada', '--last-name', 'Lovelace', '--country', 'GB',
+    '--interval', 'month', '--amount', '9.99', '--currency', 'GBP', '--quickpay-id', randomUUID(),
+  ];
+}
 
 async function counts() {
   const { rows } = await sql<{ subscriptions: number; events: number }>`
@@ -26,7 +30,7 @@ function withOption(args: string[], name: string, value: string): string[] {
 describe('rebill enrol', () => {
   it('without --first-paid-at: incomplete, first purchase due now', async () => {
     const before = Date.now();
-    const sub = await runCliJson(['enrol', ...ADA, '--timezone', 'Europe/London'], env());
+    const sub = await runCliJson(['enrol', ...ada(), '--timezone', 'Europe/London'], env());
     expect(sub).toMatchObject({ status: 'incomplete', interval: 'month', amount: '9.99', currency: 'GBP', renewals_paid: 0, next_period: 0, next_service_mode: 'M1', timezone: 'Europe/London' });
     const next = Date.parse(sub.next_renewal_at as string);
     expect(next).toBeGreaterThanOrEqual(before - 1000);
@@ -37,7 +41,7 @@ describe('rebill enrol', () => {
 
   it('with --first-paid-at and --renewals-paid: active, next charge is the matching renewal (X3)', async () => {
     const sub = await runCliJson(
-      ['enrol', ...ADA, '--timezone', 'America/New_York', '--first-paid-at', '2026-01-31T09:00:00', '--renewals-paid', '3'],
+      ['enrol', ...ada(), '--timezone', 'America/New_York', '--first-paid-at', '2026-01-31T09:00:00', '--renewals-paid', '3'],
       env(),
     );
     expect(sub).toMatchObject({
@@ -51,34 +55,105 @@ describe('rebill enrol', () => {
   });
 
   it('with --first-paid-at only: the next charge is the first renewal (X2)', async () => {
-    const sub = await runCliJson(['enrol', ...ADA, '--first-paid-at', '2026-10-31T12:00:00Z'], env());
+    const sub = await runCliJson(['enrol', ...ada(), '--first-paid-at', '2026-10-31T12:00:00Z'], env());
     expect(sub).toMatchObject({ status: 'active', next_period: 1, next_service_mode: 'M2', next_renewal_at: '2026-11-30T12:00:00.000Z' });
   });
 
   it.each([
-    ['a bad e-mail', withOption(ADA, '--email', 'ada.example.com'), /e-mail "ada.example.com" is not a valid address/],
-    ['an unknown interval', withOption(ADA, '--interval', 'fortnight'), /interval "fortnight" is not one of week, month, quarter, half-year, year/],
-    ['a 3-decimal currency', withOption(withOption(ADA, '--currency', 'KWD'), '--amount', '1.250'), /KWD has 3 decimal places/],
-    ['an unknown time zone', [...ADA, '--timezone', 'Europe/Atlantis'], /time zone "Europe\/Atlantis" is not an IANA zone/],
-    ['a malformed --first-paid-at', [...ADA, '--first-paid-at', '31/01/2026'], /first-paid-at "31\/01\/2026" is not an ISO 8601/],
-    ['a future --first-paid-at', [...ADA, '--first-paid-at', '2999-01-01T00:00:00Z'], /is in the future/],
-    ['a zero amount', withOption(ADA, '--amount', '0'), /greater than zero/],
-    ['more renewals paid than have fallen due', [...ADA, '--first-paid-at', '2026-10-01T00:00:00Z', '--renewals-paid', '99'], /more than the \d+ renewal/],
-    ['a missing option', ADA.slice(2), /--email is required/],
-    ['an unknown option', [...ADA, '--colour', 'red'], /Unknown option '--colour'/],
+    ['a bad e-mail', withOption(ada(), '--email', 'ada.example.com'), /e-mail "ada.example.com" is not a valid address/],
+    ['an unknown interval', withOption(ada(), '--interval', 'fortnight'), /interval "fortnight" is not one of week, month, quarter, half-year, year/],
+    ['a 3-decimal currency', withOption(withOption(ada(), '--currency', 'KWD'), '--amount', '1.250'), /KWD has 3 decimal places/],
+    ['an unknown time zone', [...ada(), '--timezone', 'Europe/Atlantis'], /time zone "Europe\/Atlantis" is not an IANA zone/],
+    ['a malformed --first-paid-at', [...ada(), '--first-paid-at', '31/01/2026'], /first-paid-at "31\/01\/2026" is not an ISO 8601/],
+    ['a future --first-paid-at', [...ada(), '--first-paid-at', '2999-01-01T00:00:00Z'], /is in the future/],
+    ['a zero amount', withOption(ada(), '--amount', '0'), /greater than zero/],
+    ['more renewals paid than have fallen due', [...ada(), '--first-paid-at', '2026-10-01T00:00:00Z', '--renewals-paid', '99'], /more than the \d+ renewal/],
+    ['a missing option', ada().slice(2), /--email is required/],
+    ['an unknown option', [...ada(), '--colour', 'red'], /Unknown option '--colour'/],
+    // Addresses mail software delivers elsewhere (to bob, or to a@b.com).
+    ['a list of two addresses', withOption(ada(), '--email', 'ada,bob@example.com'), /e-mail "ada,bob@example\.com" is not a valid address such as name@example\.com: it contains ","/],
+    ['a list with a semicolon', withOption(ada(), '--email', 'ada;bob@example.com'), /e-mail "ada;bob@example\.com" is not a valid address.*it contains ";"/],
+    ['an address with a comment', withOption(ada(), '--email', 'a(comment)@example.com'), /e-mail "a\(comment\)@example\.com" is not a valid address.*comments are not accepted/],
+    ['a domain with an empty label', withOption(ada(), '--email', 'a@b..com'), /e-mail "a@b\.\.com" is not a valid address.*empty part/],
+    ['an escape sequence in a name', withOption(ada(), '--first-name', 'Ada\x1b[2J'), /^error: first name contains a control character \(U\+001B\) at position 4$/m],
+    ['a bell in the product name', [...ada(), '--product', 'Pro\x07'], /product name contains a control character \(U\+0007\) at position 4/],
+    ['a malformed --external-id', [...ada(), '--external-id', 'shop 42'], /external id "shop 42" must be 1 to 100 characters: letters A-Z and a-z, digits and \. _ - : \/ # @ \+/],
   ])('refuses %s with a message naming it, and writes nothing', async (_name, args, message) => {
     const before = await counts();
     const result = await runCli(['enrol', ...args], env());
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(result.stdout).toBe('');
+    expect(result.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
     expect(await counts()).toEqual(before);
+  });
+});
+
+describe('enrolling the same customer twice', () => {
+  it('with one --external-id: one subscription; the repeat says "already enrolled" and exits 0', async () => {
+    const args = [...ada(), '--external-id', 'shop-cus-1042'];
+    const first = await runCliJson<{ id: string; external_id: string; already_enrolled: boolean }>(['enrol', ...args], env());
+    expect(first).toMatchObject({ external_id: 'shop-cus-1042', already_enrolled: false });
+    const before = await counts();
+
+    const again = await runCli(['enrol', ...args], env());
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^Already enrolled: nothing was changed\.\nSubscription [0-9a-f-]{36}/);
+    expect(again.stdout).toContain(`Subscription ${first.id}`);
+    expect(again.stdout).toMatch(/External id {4}shop-cus-1042/);
+    const againJson = await runCliJson<{ id: string; already_enrolled: boolean }>(['enrol', ...args], env());
+    expect(againJson).toMatchObject({ id: first.id, already_enrolled: true });
+    expect(await counts()).toEqual(before);
+  });
+
+  it('with one --external-id but other terms: refused (exit 1) naming each difference, nothing written', async () => {
+    const first = await runCliJson<{ id: string }>(['enrol', ...ada(), '--external-id', 'shop-cus-2001'], env());
+    const before = await counts();
+    const changed = withOption(withOption(ada(), '--amount', '12.00'), '--email', 'ada.l@example.com');
+    const result = await runCli(['enrol', ...changed, '--external-id', 'shop-cus-2001'], env());
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(`external id "shop-cus-2001" is already subscription ${first.id}, enrolled with other terms:`);
+    expect(result.stderr).toContain('e-mail "ada@example.com" on the subscription, "ada.l@example.com" given');
+    expect(result.stderr).toContain('amount "9.99" on the subscription, "12.00" given');
+    expect(result.stderr).toMatch(/quickpay id "[0-9a-f-]{36}" on the subscription, "[0-9a-f-]{36}" given/);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('without an external id: a second live one (same e-mail in any case, token and plan) is refused naming it; --allow-duplicate makes two', async () => {
+    const args = withOption(ada(), '--email', 'grace@example.com');
+    const first = await runCliJson<{ id: string }>(['enrol', ...args], env());
+    const before = await counts();
+
+    const again = await runCli(['enrol', ...withOption(args, '--email', 'Grace@Example.COM')], env());
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`Grace@Example.COM already has subscription ${first.id} (incomplete) with the same card token and plan (9.99 GBP every month)`);
+    expect(again.stderr).toContain('--allow-duplicate');
+    expect(await counts()).toEqual(before);
+
+    // Another plan for the same card is a different purchase.
+    const yearly = await runCli(['enrol', ...withOption(withOption(args, '--interval', 'year'), '--amount', '99.00')], env());
+    expect(yearly.code, yearly.stderr).toBe(0);
+
+    const second = await runCliJson<{ id: string }>(['enrol', ...args, '--allow-duplicate'], env());
+    expect(second.id).not.toBe(first.id);
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from subscriptions where lower(customer_email) = 'grace@example.com' and interval = 'month'`.execute(database.current.db);
+    expect(rows[0]!.n).toBe(2);
+  });
+
+  it('a canceled subscription does not count: the customer can be enrolled again', async () => {
+    const args = withOption(ada(), '--email', 'hedy@example.com');
+    const first = await runCliJson<{ id: string }>(['enrol', ...args], env());
+    expect((await runCli(['cancel', first.id], env())).code).toBe(0);
+    const again = await runCliJson<{ id: string }>(['enrol', ...args], env());
+    expect(again.id).not.toBe(first.id);
   });
 });
 
 describe('rebill cancel', () => {
   it('cancels now and records who and why', async () => {
-    const sub = await runCliJson(['enrol', ...ADA, '--first-paid-at', '2026-10-31T12:00:00Z'], env());
+    const sub = await runCliJson(['enrol', ...ada(), '--first-paid-at', '2026-10-31T12:00:00Z'], env());
     const canceled = await runCliJson(['cancel', sub.id as string, '--reason', 'customer request by phone'], env());
     expect(canceled).toMatchObject({ status: 'canceled', next_renewal_at: null, next_attempt_at: null });
     const shown = await runCliJson<{ events: Record<string, unknown>[] }>(['show', sub.id as string], env());
@@ -94,7 +169,7 @@ describe('rebill cancel', () => {
   });
 
   it('--at-period-end keeps the subscription active until its renewal', async () => {
-    const sub = await runCliJson(['enrol', ...ADA, '--first-paid-at', '2026-10-31T12:00:00Z'], env());
+    const sub = await runCliJson(['enrol', ...ada(), '--first-paid-at', '2026-10-31T12:00:00Z'], env());
     const marked = await runCliJson(['cancel', sub.id as string, '--at-period-end'], env());
     expect(marked).toMatchObject({ status: 'active', cancel_at_period_end: true, next_renewal_at: '2026-11-30T12:00:00.000Z' });
   });
@@ -113,7 +188,7 @@ describe('rebill cancel', () => {
 
 describe('rebill show and list', () => {
   it('show --json has the documented keys', async () => {
-    const sub = await runCliJson(['enrol', ...ADA], env());
+    const sub = await runCliJson(['enrol', ...ada()], env());
     const shown = await runCliJson(['show', sub.id as string], env());
     for (const key of ['id', 'status', 'interval', 'amount', 'currency', 'timezone', 'anchor_at', 'next_renewal_at', 'renewals_paid', 'cancel_at_period_end', 'attempts', 'events']) {
       expect(shown).toHaveProperty(key);
@@ -123,9 +198,55 @@ describe('rebill show and list', () => {
     expect(text.stdout).toMatch(/enrolled\s+operator:support-alice/);
   });
 
+  it('show finds a subscription by ext:EXTERNAL_ID, and show/list --json give external_id', async () => {
+    const sub = await runCliJson<{ id: string }>(['enrol', ...ada(), '--external-id', 'order#77/a'], env());
+    const shown = await runCliJson<{ id: string; external_id: string; events: unknown[] }>(['show', 'ext:order#77/a'], env());
+    expect(shown).toMatchObject({ id: sub.id, external_id: 'order#77/a' });
+    expect(shown.events).toHaveLength(1);
+    const listed = await runCliJson<{ id: string; external_id: string | null }[]>(['list', '--limit', '100000'], env());
+    expect(listed.find((s) => s.id === sub.id)).toMatchObject({ external_id: 'order#77/a' });
+    expect(listed.every((s) => 'external_id' in s)).toBe(true);
+
+    const unknown = await runCli(['show', 'ext:order#78'], env());
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/no subscription with external id "order#78"/);
+    const bare = await runCli(['show', 'order#77/a'], env());
+    expect(bare.code).toBe(1);
+    expect(bare.stderr).toMatch(/"order#77\/a" is not a subscription id .*write ext:order#77\/a/);
+  });
+
+  it('prints stored control characters escaped: show, list and error messages never send them raw', async () => {
+    const sub = await runCliJson<{ id: string }>(['enrol', ...ada()], env());
+    // As if stored before enrolment refused them.
+    await sql`update subscriptions set customer_first_name = ${'Ada\x1b[2J\x07'}, customer_email = ${'ada\x1b[8m@example.com'}, product_name = ${'Pro\u009b31m'} where id = ${sub.id}`.execute(database.current.db);
+    const raw = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
+
+    const text = await runCli(['show', sub.id], env());
+    expect(text.code).toBe(0);
+    expect(text.stdout).not.toMatch(raw);
+    expect(text.stdout).toContain('Customer       Ada\\x1b[2J\\x07 Lovelace <ada\\x1b[8m@example.com>');
+    expect(text.stdout).toContain('Plan           Pro\\x9b31m:');
+
+    const json = await runCli(['show', sub.id, '--json'], env());
+    expect(json.stdout).not.toMatch(raw);
+    expect(json.stdout).toContain('"first_name": "Ada\\u001b[2J\\u0007"');
+    expect(json.stdout).toContain('"product": "Pro\\u009b31m"');
+    expect(JSON.parse(json.stdout)).toMatchObject({ customer: { first_name: 'Ada\x1b[2J\x07' }, product: 'Pro\u009b31m' });
+
+    const list = await runCli(['list', '--limit', '100000'], env());
+    expect(list.code).toBe(0);
+    expect(list.stdout).not.toMatch(raw);
+    expect(list.stdout).toContain('ada\\x1b[8m@example.com');
+
+    const error = await runCli(['show', 'ext:\x1b[2Jgone'], env());
+    expect(error.code).toBe(1);
+    expect(error.stderr).toContain('no subscription with external id "\\x1b[2Jgone"');
+    expect(error.stderr).not.toMatch(raw);
+  });
+
   it('list filters by status and due date', async () => {
-    const early = await runCliJson(['enrol', ...ADA, '--first-paid-at', '2026-01-01T00:00:00Z', '--renewals-paid', '9'], env());
-    const canceled = await runCliJson(['enrol', ...ADA, '--first-paid-at', '2026-01-01T00:00:00Z'], env());
+    const early = await runCliJson(['enrol', ...ada(), '--first-paid-at', '2026-01-01T00:00:00Z', '--renewals-paid', '9'], env());
+    const canceled = await runCliJson(['enrol', ...ada(), '--first-paid-at', '2026-01-01T00:00:00Z'], env());
     await runCli(['cancel', canceled.id as string], env());
     const dueSoon = await runCliJson<{ id: string }[]>(['list', '--status', 'active', '--due-before', '2026-11-15T00:00:00Z'], env());
     expect(dueSoon.map((s) => s.id)).toContain(early.id);

@@ -66,7 +66,7 @@ describe('rebill import', () => {
           'quickpay_id,email,first_name,last_name,country,interval,amount,currency,timezone,product,first_paid_at,renewals_paid',
           'tok-ada,ada@example.com,Ada,"Lovelace, Countess",GB,month,9.99,GBP,Europe/London,,,',
           'tok-grace,grace@example.com,Grace,Hopper,US,month,19.00,USD,America/New_York,"The ""Pro"" plan, monthly",2026-01-31T09:00:00,3',
-          'tok-alan,alan@example.com,Alan,Turing,GB,year,120,GBP,,"Yearly,\r\nwith a line break",2025-02-28T12:00:00Z,',
+          'tok-alan,alan@example.com,Alan,Turing,GB,year,120,GBP,,"Yearly, billed in advance",2025-02-28T12:00:00Z,',
           'tok-kenji,kenji@example.com,Kenji,Sato,JP,week,1000,JPY,Asia/Tokyo,,,',
         ].join('\r\n') +
         '\r\n',
@@ -101,7 +101,7 @@ describe('rebill import', () => {
       status: 'active',
       customer_last_name: 'Turing',
       timezone: 'UTC',
-      product_name: 'Yearly,\r\nwith a line break',
+      product_name: 'Yearly, billed in advance',
       next_period: 1,
       next_renewal_at: new Date('2026-02-28T12:00:00Z'),
     });
@@ -124,8 +124,9 @@ describe('rebill import', () => {
     const values = { email: 'twin@example.com', firstPaidAt: '2026-03-15T10:00:00', renewalsPaid: '2' };
     const path = await csvFile('twin.csv', `${HEADER}\n${row(1, values)}\n`);
     await runCliJson(['import', '--csv', path], env());
+    // The same e-mail, card token and plan as the imported row: a second one only when asked for.
     const enrolled = await runCliJson<{ id: string }>(
-      ['enrol', '--email', 'twin@example.com', '--first-name', 'First1', '--last-name', 'Imported', '--country', 'DE', '--interval', 'month',
+      ['enrol', '--allow-duplicate', '--email', 'twin@example.com', '--first-name', 'First1', '--last-name', 'Imported', '--country', 'DE', '--interval', 'month',
         '--amount', '12.50', '--currency', 'EUR', '--quickpay-id', 'tok-1', '--timezone', 'Europe/Berlin',
         '--first-paid-at', values.firstPaidAt, '--renewals-paid', values.renewalsPaid],
       env(),
@@ -143,7 +144,7 @@ describe('rebill import', () => {
   it('reports every bad row with its line number, near the end too, and writes nothing', async () => {
     const lines = [HEADER, row(1)];
     lines.push(row(2, { email: 'not-an-address', country: 'XX' })); // line 3: two problems
-    lines.push(row(3).replace(',,', ',"Two-line\nproduct",')); // lines 4-5: one record
+    lines.push(row(3).replace(',,', ',"Two-line\nproduct",')); // lines 4-5: one record, refused for its line break
     lines.push(row(4, { interval: 'fortnight' })); // line 6
     lines.push('short@example.com,Short,Row,DE'); // line 7
     lines.push(row(5, { renewalsPaid: '2' })); // line 8: renewals without a first purchase
@@ -155,19 +156,97 @@ describe('rebill import', () => {
     const text = await runCli(['import', '--csv', path], env());
     expect(text.code).toBe(2);
     expect(text.stdout).toBe('');
-    expect(text.stderr).toMatch(/5 of 2,998 rows in .*bad-rows\.csv have problems; nothing was imported/);
-    expect(text.stderr).toMatch(/line 3: e-mail "not-an-address" is not a valid address.*; country "XX" is not an ISO 3166/);
-    expect(text.stderr).toMatch(/line 6: interval "fortnight" is not one of week, month, quarter, half-year, year/);
-    expect(text.stderr).toMatch(/line 7: has 4 fields, the header has 12/);
-    expect(text.stderr).toMatch(/line 8: renewals_paid needs first_paid_at/);
-    expect(text.stderr).toMatch(/line 3000: amount must be greater than zero/);
+    expect(text.stderr).toMatch(/6 of 2,998 rows in .*bad-rows\.csv have problems; nothing was imported/);
+    expect(text.stderr).toMatch(/^  line 3, column email: e-mail "not-an-address" is not a valid address/m);
+    expect(text.stderr).toMatch(/^  line 3, column country: country "XX" is not an ISO 3166/m);
+    expect(text.stderr).toMatch(/^  line 4, column product: product name contains a control character \(U\+000A\) at position 9$/m);
+    expect(text.stderr).toMatch(/^  line 6, column interval: interval "fortnight" is not one of week, month, quarter, half-year, year/m);
+    expect(text.stderr).toMatch(/^  line 7: has 4 fields, the header has 12/m);
+    expect(text.stderr).toMatch(/^  line 8, column renewals_paid: renewals_paid needs first_paid_at/m);
+    expect(text.stderr).toMatch(/^  line 3000, column amount: amount must be greater than zero/m);
 
     const json = await runCli(['import', '--csv', path, '--json'], env());
     expect(json.code).toBe(2);
-    const report = JSON.parse(json.stdout) as { errors: { line: number; problems: string[] }[]; invalid_rows: number; rows: number };
-    expect(report.errors.map((e) => e.line)).toEqual([3, 6, 7, 8, 3000]);
-    expect(report.errors[0]!.problems).toHaveLength(2);
-    expect(report).toMatchObject({ invalid_rows: 5, rows: 2998, errors_not_shown: 0 });
+    const report = JSON.parse(json.stdout) as { errors: { line: number; problems: { column: string | null; message: string }[] }[]; invalid_rows: number; rows: number };
+    expect(report.errors.map((e) => e.line)).toEqual([3, 4, 6, 7, 8, 3000]);
+    expect(report.errors[0]!.problems.map((p) => p.column)).toEqual(['email', 'country']);
+    expect(report.errors[3]!.problems).toEqual([{ column: null, message: 'has 4 fields, the header has 12' }]);
+    expect(report).toMatchObject({ invalid_rows: 6, rows: 2998, errors_not_shown: 0 });
+    expect(await counts()).toEqual(before);
+  });
+
+  it('refuses to import the same file twice: the second import names each line and writes nothing, dry run alike', async () => {
+    const header = `${HEADER},external_id`;
+    const path = await csvFile(
+      'twice.csv',
+      [header, `${row(50101)},shop-101`, `${row(50102)},shop-102`, `${row(50103)},`].join('\n') + '\n',
+    );
+    const first = await runCliJson<{ imported: number }>(['import', '--csv', path], env());
+    expect(first.imported).toBe(3);
+    const ids = Object.fromEntries(
+      (await database.current.db.selectFrom('subscriptions').select(['customer_email', 'id']).where('customer_email', 'in', ['subscriber50101@example.com', 'subscriber50102@example.com', 'subscriber50103@example.com']).execute())
+        .map((s) => [s.customer_email, s.id]),
+    );
+    const before = await counts();
+
+    for (const dryRun of [[], ['--dry-run']]) {
+      const again = await runCli(['import', '--csv', path, ...dryRun], env());
+      expect(again.code).toBe(2);
+      expect(again.stderr).toMatch(/3 of 3 rows in .*twice\.csv have problems; nothing was imported/);
+      expect(again.stderr).toContain(`  line 2, column external_id: external id "shop-101" is already subscription ${ids['subscriber50101@example.com']}\n`);
+      expect(again.stderr).toContain(`  line 3, column external_id: external id "shop-102" is already subscription ${ids['subscriber50102@example.com']}\n`);
+      expect(again.stderr).toContain(
+        `  line 4: same e-mail, card token and plan as live subscription ${ids['subscriber50103@example.com']} (subscriber50103@example.com, 12.50 EUR every month): pass --allow-duplicate`,
+      );
+    }
+    // --allow-duplicate lets the row without an external id through, never a used external id.
+    const allowed = await runCli(['import', '--csv', path, '--allow-duplicate', '--json'], env());
+    expect(allowed.code).toBe(2);
+    expect(JSON.parse(allowed.stdout).errors.map((e: { line: number }) => e.line)).toEqual([2, 3]);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('reports duplicates within one file by line, naming both lines, before writing anything', async () => {
+    const header = `${HEADER},external_id`;
+    const lines = [
+      header,
+      `${row(50201)},shop-201`, // line 2
+      `${row(50202)},shop-202`, // line 3
+      `${row(50203)},shop-201`, // line 4: the external id of line 2
+      `${row(50204)},`, // line 5
+      `${row(50204, { email: 'SUBSCRIBER50204@example.com' })},`, // line 6: line 5 again, the e-mail in capitals
+      `${row(50204, { amount: '99.00' })},`, // line 7: another plan, so another purchase
+    ];
+    const path = await csvFile('repeats.csv', `${lines.join('\n')}\n`);
+    const before = await counts();
+    for (const dryRun of [[], ['--dry-run']]) {
+      const result = await runCli(['import', '--csv', path, ...dryRun], env());
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/2 of 6 rows in .*repeats\.csv have problems/);
+      expect(result.stderr).toContain('  line 4, column external_id: external id "shop-201" is also on line 2: each subscription needs its own\n');
+      expect(result.stderr).toContain('  line 6: same e-mail, card token and plan as line 5 (SUBSCRIBER50204@example.com, 12.50 EUR every month): pass --allow-duplicate');
+    }
+    const allowed = await runCli(['import', '--csv', path, '--allow-duplicate', '--json'], env());
+    expect(allowed.code).toBe(2);
+    expect(JSON.parse(allowed.stdout).errors).toEqual([
+      { line: 4, problems: [{ column: 'external_id', message: 'external id "shop-201" is also on line 2: each subscription needs its own' }] },
+    ]);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('refuses NUL, ESC and BEL in cells by line and column, in the dry run as in the import, and writes nothing', async () => {
+    const lines = [HEADER, row(50301), row(50302).replace('First50302', 'Fi\0rst'), row(50303).replace('Imported', 'Imp\x1b[31m'), row(50304).replace(',month,', ',month\x07,')];
+    const path = await csvFile('control.csv', `${lines.join('\n')}\n`);
+    const before = await counts();
+    for (const dryRun of [['--dry-run'], []]) {
+      const result = await runCli(['import', '--csv', path, ...dryRun], env());
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain('  line 3, column first_name: first name contains a control character (U+0000) at position 3\n');
+      expect(result.stderr).toContain('  line 4, column last_name: last name contains a control character (U+001B) at position 4\n');
+      expect(result.stderr).toContain('  line 5, column interval: interval contains a control character (U+0007) at position 6\n');
+      expect(result.stderr).not.toMatch(/invalid byte sequence|[\x00\x07\x1b]/);
+    }
     expect(await counts()).toEqual(before);
   });
 

@@ -3,8 +3,12 @@
  * (name, default, meaning); loadConfig checks them all and reports every problem at once,
  * each with how to fix it. The README's configuration table is checked against this list.
  */
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseDuration, parseDurationList } from './lib/durations.ts';
+import { emailAddressProblem } from './lib/email-address.ts';
+import { controlCharacterProblem } from './lib/printable.ts';
+import { credentialsIn, scrubSecrets, withoutCredentials } from './lib/secrets.ts';
 import { SANDBOX_DEFAULT_ACCOUNT, SANDBOX_DEFAULT_SECURE_CODE, SANDBOX_DEFAULT_TERMINAL } from './sandbox/options.ts';
 
 export interface EnvVarSpec {
@@ -12,28 +16,34 @@ export interface EnvVarSpec {
   /** The default as a person would write it, or undefined when unset means "not used". */
   readonly default: string | undefined;
   readonly doc: string;
+  /**
+   * How a bad value is quoted in a configuration error: `never` for secrets (secure codes, API
+   * keys), `without-credentials` for URLs that may carry a user and password. Unset: verbatim.
+   */
+  readonly shown?: 'never' | 'without-credentials';
 }
 
 export const ENV_VARS = [
-  { name: 'DATABASE_URL', default: undefined, doc: 'PostgreSQL connection string. Unset: an embedded PostgreSQL under `REBILL_DATA_DIR/pg`.' },
+  { name: 'DATABASE_URL', default: undefined, doc: 'PostgreSQL connection string. Unset: an embedded PostgreSQL under `REBILL_DATA_DIR/pg`. Its password is never shown.', shown: 'without-credentials' },
   { name: 'REBILL_DATA_DIR', default: '.rebill', doc: 'Where local state lives: the embedded database and the e-mail files.' },
   { name: 'REBILL_DB_POOL_SIZE', default: '10', doc: 'Database connections per process.' },
   { name: 'OCEANPAYMENT_ACCOUNT', default: undefined, doc: 'Merchant account. Unset (outside production): the built-in sandbox gateway is started and used.' },
   { name: 'OCEANPAYMENT_TERMINAL', default: undefined, doc: 'Terminal charges are sent with.' },
-  { name: 'OCEANPAYMENT_SECURE_CODE', default: undefined, doc: "The terminal's secure code (signs requests, verifies answers). Never logged." },
-  { name: 'OCEANPAYMENT_EXTRA_TERMINALS', default: undefined, doc: 'Other terminals whose messages must verify, as `terminal:secureCode` pairs separated by commas (e.g. a 3-D Secure terminal).' },
-  { name: 'OCEANPAYMENT_GATEWAY_URL', default: 'https://test-secure.oceanpayment.com', doc: 'Base of `/gateway/direct/pay`. Live: `https://secure.oceanpayment.com`. Without an account, setting it points rebill at a sandbox run with `rebill sandbox` instead of the built-in one.' },
-  { name: 'OCEANPAYMENT_QUERY_URL', default: 'https://test-query.oceanpayment.com', doc: 'Base of `/service/check/normal`. Live: `https://query.oceanpayment.com`. Without an account: the gateway URL.' },
+  { name: 'OCEANPAYMENT_SECURE_CODE', default: undefined, doc: "The terminal's secure code (signs requests, verifies answers). Never logged or shown.", shown: 'never' },
+  { name: 'OCEANPAYMENT_EXTRA_TERMINALS', default: undefined, doc: 'Other terminals whose messages must verify, as `terminal:secureCode` pairs separated by commas (e.g. a 3-D Secure terminal). Never logged or shown.', shown: 'never' },
+  { name: 'OCEANPAYMENT_GATEWAY_URL', default: 'https://test-secure.oceanpayment.com', doc: 'Base of `/gateway/direct/pay`. Live: `https://secure.oceanpayment.com`. Without an account, setting it points rebill at a sandbox run with `rebill sandbox` instead of the built-in one.', shown: 'without-credentials' },
+  { name: 'OCEANPAYMENT_QUERY_URL', default: 'https://test-query.oceanpayment.com', doc: 'Base of `/service/check/normal`. Live: `https://query.oceanpayment.com`. Without an account: the gateway URL.', shown: 'without-credentials' },
   { name: 'OCEANPAYMENT_TIMEOUT_MS', default: '60000', doc: 'How long a charge or query may take before its outcome counts as unknown (then resolved by query).' },
   { name: 'OCEANPAYMENT_METHODS', default: 'Credit Card', doc: 'The `methods` field sent with charges.' },
   { name: 'REBILL_SANDBOX_PORT', default: '8081', doc: 'Port of the built-in sandbox the worker starts when no account is configured (CLI commands such as `resolve` reach it there; 0: any free port).' },
-  { name: 'REBILL_PUBLIC_URL', default: 'http://localhost:8080', doc: 'How the gateway and customers reach this worker: `noticeUrl`, `backUrl` and e-mailed links are built from it.' },
+  { name: 'REBILL_PUBLIC_URL', default: 'http://localhost:8080', doc: 'How the gateway and customers reach this worker: `noticeUrl`, `backUrl` and e-mailed links are built from it. Must be `https://` in production.', shown: 'without-credentials' },
+  { name: 'REBILL_HOST', default: '127.0.0.1', doc: 'Address the worker listens on: `127.0.0.1` answers this machine only; `0.0.0.0` every interface (in a container, or behind a proxy on another host).' },
   { name: 'REBILL_PORT', default: '8080', doc: 'Port the worker listens on (health, metrics, notices, return page, payment links).' },
-  { name: 'REBILL_MERCHANT_NAME', default: 'rebill', doc: 'Your business name, shown to customers on pages and in e-mails.' },
-  { name: 'REBILL_SUPPORT_EMAIL', default: 'support@example.com', doc: 'Where customers are told to write for help (pages and e-mails).' },
-  { name: 'SMTP_URL', default: undefined, doc: 'Send customer e-mails over SMTP, e.g. `smtp://user:pass@mail.example.com:587` (`smtps://` for implicit TLS). Unset: each message is written as an `.eml` file.' },
+  { name: 'REBILL_MERCHANT_NAME', default: 'rebill', doc: 'Your business name, shown to customers on pages and in e-mails, and the name their e-mails come from.' },
+  { name: 'REBILL_SUPPORT_EMAIL', default: 'support@example.com', doc: 'Where customers are told to write for help (pages and e-mails); a plain address such as help@shop.example.' },
+  { name: 'SMTP_URL', default: undefined, doc: 'Send customer e-mails over SMTP, e.g. `smtp://user:pass@mail.example.com:587` (`smtps://` for implicit TLS); its password is never shown. Unset: each message is written as an `.eml` file (refused in production).', shown: 'without-credentials' },
   { name: 'REBILL_OUTBOX_DIR', default: undefined, doc: 'Where `.eml` files go when `SMTP_URL` is unset (default: `outbox` in `REBILL_DATA_DIR`, i.e. `.rebill/outbox`).' },
-  { name: 'REBILL_MAIL_FROM', default: undefined, doc: 'From address of customer e-mails (default: the merchant name and `REBILL_SUPPORT_EMAIL`).' },
+  { name: 'REBILL_MAIL_FROM', default: undefined, doc: 'Address customer e-mails come from, a plain address such as billing@shop.example (default: `REBILL_SUPPORT_EMAIL`); the sender name is `REBILL_MERCHANT_NAME`.' },
   { name: 'REBILL_AUTH_LINK_TTL_HOURS', default: '72', doc: 'How long an e-mailed 3-D Secure link works; then the attempt expires and dunning continues.' },
   { name: 'REBILL_AUTH_REMINDER_HOURS', default: '24', doc: 'When to remind a customer who has not completed 3-D Secure yet.' },
   { name: 'REBILL_SEND_RECEIPTS', default: 'false', doc: 'Also e-mail a receipt for every successful charge.' },
@@ -51,7 +61,7 @@ export const ENV_VARS = [
   { name: 'REBILL_CLOCK_OFFSET_MS', default: '0', doc: "Shifts this process's clock (for testing clock skew between workers)." },
   { name: 'REBILL_OPERATOR', default: undefined, doc: 'Name recorded as the actor of CLI changes in the event log (default: the OS user name).' },
   { name: 'LOG_LEVEL', default: 'info', doc: 'pino log level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.' },
-  { name: 'NODE_ENV', default: undefined, doc: '`production` refuses the embedded database and the sandbox unless allowed above, and requires `REBILL_PUBLIC_URL`.' },
+  { name: 'NODE_ENV', default: undefined, doc: '`production` refuses unsafe defaults: the embedded database and the sandbox (unless allowed above), no `SMTP_URL`, an unset or `http://` `REBILL_PUBLIC_URL`, the default `REBILL_MERCHANT_NAME` and `REBILL_SUPPORT_EMAIL`, and, with an account, Oceanpayment\'s test hosts.' },
 ] as const satisfies readonly EnvVarSpec[];
 
 type EnvName = (typeof ENV_VARS)[number]['name'];
@@ -81,7 +91,7 @@ export interface Config {
     methods: string;
     sandboxPort: number;
   };
-  http: { publicUrl: string; port: number };
+  http: { publicUrl: string; host: string; port: number };
   merchant: { name: string; supportEmail: string };
   email: {
     /** null: write `.eml` files to `outboxDir`. */
@@ -116,21 +126,38 @@ export class ConfigError extends Error {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/** Oceanpayment's test hosts, where no real money moves, and the live address to use instead. */
+const TEST_GATEWAY_HOSTS = {
+  OCEANPAYMENT_GATEWAY_URL: { host: 'test-secure.oceanpayment.com', live: 'https://secure.oceanpayment.com' },
+  OCEANPAYMENT_QUERY_URL: { host: 'test-query.oceanpayment.com', live: 'https://query.oceanpayment.com' },
+} as const;
+
+/** Domains reserved for documentation (RFC 2606, RFC 6761): no customer's mail reaches them. */
+const PLACEHOLDER_MAIL_DOMAIN = /(^|\.)(example\.(com|net|org)|example|test|invalid|localhost)$/i;
+
+const specOf = (name: EnvName): EnvVarSpec => ENV_VARS.find((v) => v.name === name)!;
+
 /** Reads and checks the environment; throws a ConfigError listing every problem. */
 export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
   const raw = (name: EnvName): string | undefined => {
     const value = env[name]?.trim();
     if (value) return value;
-    return ENV_VARS.find((v) => v.name === name)?.default;
+    return specOf(name).default;
   };
   const isSet = (name: EnvName) => Boolean(env[name]?.trim());
+  /** A bad value as a problem quotes it: secrets never, URLs without their user and password. */
+  const shown = (name: EnvName, text: string): string => {
+    const how = specOf(name).shown;
+    if (how === 'never') return '(not shown: it holds a secret)';
+    return `"${how === 'without-credentials' ? withoutCredentials(text) : text}"`;
+  };
 
   const integer = (name: EnvName, min: number, max = Number.MAX_SAFE_INTEGER): number => {
     const text = raw(name) ?? '';
     const value = Number(text);
     if (!/^-?\d+$/.test(text) || value < min || value > max) {
-      problems.push(`${name} must be a whole number between ${min} and ${max}, got "${text}"`);
+      problems.push(`${name} must be a whole number between ${min} and ${max}, got ${shown(name, text)}`);
       return min;
     }
     return value;
@@ -139,7 +166,7 @@ export function loadConfig(env: Env = process.env): Config {
     const text = raw(name) ?? '';
     const value = parseDuration(text);
     if (value === null || value < minMs) {
-      problems.push(`${name} must be a duration of at least ${minMs} ms such as 30s, 15m or 2h, got "${text}"`);
+      problems.push(`${name} must be a duration of at least ${minMs} ms such as 30s, 15m or 2h, got ${shown(name, text)}`);
       return minMs;
     }
     return value;
@@ -148,7 +175,7 @@ export function loadConfig(env: Env = process.env): Config {
     const text = raw(name) ?? '';
     const values = parseDurationList(text);
     if (!values || values.some((v) => v <= 0)) {
-      problems.push(`${name} must be a comma-separated list of positive durations such as 1d,3d,5d,7d, got "${text}"`);
+      problems.push(`${name} must be a comma-separated list of positive durations such as 1d,3d,5d,7d, got ${shown(name, text)}`);
       return [60_000];
     }
     return values;
@@ -157,7 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
     const text = (raw(name) ?? 'false').toLowerCase();
     if (['1', 'true', 'yes'].includes(text)) return true;
     if (['0', 'false', 'no'].includes(text)) return false;
-    problems.push(`${name} must be true or false, got "${text}"`);
+    problems.push(`${name} must be true or false, got ${shown(name, text)}`);
     return false;
   };
   const httpUrl = (name: EnvName): string => {
@@ -167,14 +194,15 @@ export function loadConfig(env: Env = process.env): Config {
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
       return text.replace(/\/+$/, '');
     } catch {
-      problems.push(`${name} must be an http(s) URL such as https://billing.example.com, got "${text}"`);
+      problems.push(`${name} must be an http(s) URL such as https://billing.example.com, got ${shown(name, text)}`);
       return 'http://invalid';
     }
   };
 
   const emailAddress = (name: EnvName): string => {
     const text = raw(name) ?? '';
-    if (!/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(text)) problems.push(`${name} must be an e-mail address such as support@shop.example, got "${text}"`);
+    const problem = emailAddressProblem(text);
+    if (problem) problems.push(`${name} must be one plain e-mail address such as support@shop.example, got ${shown(name, text)}: ${problem}`);
     return text;
   };
 
@@ -182,7 +210,7 @@ export function loadConfig(env: Env = process.env): Config {
     const text = raw(name) ?? '';
     const value = Number(text);
     if (!/^\d+(\.\d+)?$/.test(text) || value <= 0) {
-      problems.push(`${name} must be a positive number of hours such as 24 (decimals allowed), got "${text}"`);
+      problems.push(`${name} must be a positive number of hours such as 24 (decimals allowed), got ${shown(name, text)}`);
       return 1;
     }
     return Math.round(value * 3_600_000);
@@ -191,7 +219,9 @@ export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const databaseUrl = env.DATABASE_URL?.trim() || null;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    problems.push('DATABASE_URL must start with postgres:// or postgresql://, e.g. postgres://rebill:secret@db.internal:5432/rebill');
+    problems.push(
+      `DATABASE_URL must start with postgres:// or postgresql://, e.g. postgres://rebill:secret@db.internal:5432/rebill, got ${shown('DATABASE_URL', databaseUrl)}`,
+    );
   }
   if (production && !databaseUrl && !boolean('REBILL_ALLOW_EMBEDDED_DB')) {
     problems.push('NODE_ENV=production but DATABASE_URL is not set: set DATABASE_URL to your PostgreSQL, or REBILL_ALLOW_EMBEDDED_DB=true to use the embedded one');
@@ -210,8 +240,8 @@ export function loadConfig(env: Env = process.env): Config {
       secureCode: raw('OCEANPAYMENT_SECURE_CODE')!,
       extraTerminals: parseExtraTerminals(raw('OCEANPAYMENT_EXTRA_TERMINALS'), problems),
     };
-    if (!/^\d{6}$/.test(credentials.account)) problems.push(`OCEANPAYMENT_ACCOUNT must be the 6-digit account number, got "${credentials.account}"`);
-    if (!/^\d{8,12}$/.test(credentials.terminal)) problems.push(`OCEANPAYMENT_TERMINAL must be the 8-12 digit terminal number, got "${credentials.terminal}"`);
+    if (!/^\d{6}$/.test(credentials.account)) problems.push(`OCEANPAYMENT_ACCOUNT must be the 6-digit account number, got ${shown('OCEANPAYMENT_ACCOUNT', credentials.account)}`);
+    if (!/^\d{8,12}$/.test(credentials.terminal)) problems.push(`OCEANPAYMENT_TERMINAL must be the 8-12 digit terminal number, got ${shown('OCEANPAYMENT_TERMINAL', credentials.terminal)}`);
   } else if (production && !boolean('REBILL_ALLOW_SANDBOX')) {
     problems.push('NODE_ENV=production but no Oceanpayment account is configured: set OCEANPAYMENT_ACCOUNT, OCEANPAYMENT_TERMINAL and OCEANPAYMENT_SECURE_CODE, or REBILL_ALLOW_SANDBOX=true to use the sandbox');
   }
@@ -220,7 +250,7 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push('NODE_ENV=production requires REBILL_PUBLIC_URL: the public https address the gateway and customers reach this worker at');
   }
   const logLevel = raw('LOG_LEVEL') ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${shown('LOG_LEVEL', logLevel)}`);
 
   const mode = credentials ? 'oceanpayment' : 'sandbox';
   const builtinSandbox = !credentials && !isSet('OCEANPAYMENT_GATEWAY_URL');
@@ -228,12 +258,52 @@ export function loadConfig(env: Env = process.env): Config {
   const builtinUrl = `http://127.0.0.1:${sandboxPort}`;
   const gatewayUrl = builtinSandbox ? builtinUrl : httpUrl('OCEANPAYMENT_GATEWAY_URL');
   const queryUrl = builtinSandbox ? builtinUrl : !credentials && !isSet('OCEANPAYMENT_QUERY_URL') ? gatewayUrl : httpUrl('OCEANPAYMENT_QUERY_URL');
+  if (production && mode === 'oceanpayment') {
+    for (const [name, url] of [['OCEANPAYMENT_GATEWAY_URL', gatewayUrl], ['OCEANPAYMENT_QUERY_URL', queryUrl]] as const) {
+      const test = TEST_GATEWAY_HOSTS[name];
+      if (hostOf(url) === test.host) {
+        problems.push(
+          `NODE_ENV=production but ${name} is Oceanpayment's test host ${test.host}${isSet(name) ? '' : ' (the default)'}, where no real payment happens: set ${name}=${test.live}`,
+        );
+      }
+    }
+  }
+
+  const host = raw('REBILL_HOST') ?? '127.0.0.1';
+  if (!isIP(host) && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(host)) {
+    problems.push(
+      `REBILL_HOST must be an IP address or host name to listen on, such as 127.0.0.1 (this machine only) or 0.0.0.0 (every interface, e.g. in a container), got ${shown('REBILL_HOST', host)}`,
+    );
+  }
+  const publicUrl = httpUrl('REBILL_PUBLIC_URL');
+  if (production && isSet('REBILL_PUBLIC_URL') && publicUrl.startsWith('http://')) {
+    problems.push(
+      `NODE_ENV=production but REBILL_PUBLIC_URL is not https, got ${shown('REBILL_PUBLIC_URL', publicUrl)}: customers open payment links built from it and the gateway posts notices to it, so set it to your https:// address, e.g. https://billing.example.com`,
+    );
+  }
 
   const dataDir = resolve(raw('REBILL_DATA_DIR') ?? '.rebill');
+  const outboxDir = resolve(raw('REBILL_OUTBOX_DIR') ?? resolve(dataDir, 'outbox'));
   const smtpUrl = env.SMTP_URL?.trim() || null;
-  if (smtpUrl && !/^smtps?:\/\/[^/]+/.test(smtpUrl)) problems.push(`SMTP_URL must look like smtp://user:password@host:587 or smtps://host:465, got "${smtpUrl.replace(/\/\/[^@]*@/, '//…@')}"`);
+  if (smtpUrl && !/^smtps?:\/\/[^/]+/.test(smtpUrl)) problems.push(`SMTP_URL must look like smtp://user:password@host:587 or smtps://host:465, got ${shown('SMTP_URL', smtpUrl)}`);
+  if (production && !smtpUrl) {
+    problems.push(
+      `NODE_ENV=production but SMTP_URL is not set: customer e-mails, 3-D Secure links included, would only be written as files to ${outboxDir}, where no customer sees them; set SMTP_URL to your mail server, e.g. smtp://user:password@mail.example.com:587`,
+    );
+  }
   const merchantName = raw('REBILL_MERCHANT_NAME') ?? 'rebill';
+  const controlCharacter = controlCharacterProblem('REBILL_MERCHANT_NAME', merchantName);
+  if (controlCharacter) problems.push(`${controlCharacter}: it must be one line of plain text (customers see it in e-mail headers and pages)`);
+  if (production && merchantName === specOf('REBILL_MERCHANT_NAME').default) {
+    problems.push(`NODE_ENV=production but REBILL_MERCHANT_NAME is the default "${merchantName}": set it to your business name, which customers see on pages and in e-mails`);
+  }
   const supportEmail = emailAddress('REBILL_SUPPORT_EMAIL');
+  if (production && PLACEHOLDER_MAIL_DOMAIN.test(supportEmail.slice(supportEmail.lastIndexOf('@') + 1))) {
+    problems.push(
+      `NODE_ENV=production but REBILL_SUPPORT_EMAIL is ${isSet('REBILL_SUPPORT_EMAIL') ? '' : 'the default '}"${supportEmail}", a placeholder address no customer's mail reaches: set it to the address where your customers get help`,
+    );
+  }
+  const mailFrom = isSet('REBILL_MAIL_FROM') ? emailAddress('REBILL_MAIL_FROM') : supportEmail;
   const authLinkTtlMs = hours('REBILL_AUTH_LINK_TTL_HOURS');
   const authReminderMs = hours('REBILL_AUTH_REMINDER_HOURS');
   if (authReminderMs >= authLinkTtlMs) problems.push('REBILL_AUTH_REMINDER_HOURS must be less than REBILL_AUTH_LINK_TTL_HOURS (a reminder after the link expired is no use)');
@@ -257,12 +327,13 @@ export function loadConfig(env: Env = process.env): Config {
       methods: raw('OCEANPAYMENT_METHODS') ?? 'Credit Card',
       sandboxPort,
     },
-    http: { publicUrl: httpUrl('REBILL_PUBLIC_URL'), port: integer('REBILL_PORT', 0, 65535) },
+    http: { publicUrl, host, port: integer('REBILL_PORT', 0, 65535) },
     merchant: { name: merchantName, supportEmail },
     email: {
       smtpUrl,
-      outboxDir: resolve(raw('REBILL_OUTBOX_DIR') ?? resolve(dataDir, 'outbox')),
-      from: raw('REBILL_MAIL_FROM') ?? `"${merchantName.replaceAll('"', '')}" <${supportEmail}>`,
+      outboxDir,
+      // The name is quoted in the header: quotes and backslashes would end or escape the quoting.
+      from: `"${merchantName.replace(/["\\]/g, '')}" <${mailFrom}>`,
       authLinkTtlMs,
       authReminderMs,
       sendReceipts: boolean('REBILL_SEND_RECEIPTS'),
@@ -281,20 +352,61 @@ export function loadConfig(env: Env = process.env): Config {
     clockOffsetMs: integer('REBILL_CLOCK_OFFSET_MS', -86_400_000, 86_400_000),
     logLevel,
   };
-  if (problems.length) throw new ConfigError(problems);
+  // Every message above already hides secrets; this catches one typed into the wrong variable.
+  if (problems.length) throw new ConfigError(problems.map((p) => scrubSecrets(p, secretsIn(env))));
   return config;
 }
 
+/** The secret values in the environment, for scrubbing them from any message. */
+function secretsIn(env: Env): string[] {
+  return ENV_VARS.flatMap((spec: EnvVarSpec) => {
+    const value = env[spec.name]?.trim();
+    if (!value || !spec.shown) return [];
+    if (spec.shown === 'without-credentials') return credentialsIn(value);
+    // The value, each comma-separated entry, and what follows a `terminal:` (or `terminal=`) in it.
+    const entries = value.split(',').map((entry) => entry.trim());
+    return [value, ...entries, ...entries.map((entry) => entry.replace(/^[^:=]*[:=]/, '').trim())];
+  });
+}
+
+function hostOf(url: string): string | null {
+  try {
+    return new URL(url).hostname.toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `terminal:secureCode` pairs. A bad entry is named by its position only: its text holds a
+ * secure code (or is one, when the separator is missing).
+ */
 function parseExtraTerminals(text: string | undefined, problems: string[]): Record<string, string> {
   if (!text) return {};
   const result: Record<string, string> = {};
-  for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const [terminal, secureCode] = pair.split(':');
-    if (!terminal || !secureCode || !/^\d{8,12}$/.test(terminal)) {
-      problems.push(`OCEANPAYMENT_EXTRA_TERMINALS must be terminal:secureCode pairs separated by commas; "${pair.replace(/:.*/, ':…')}" is not`);
-      continue;
+  const entries = text.split(',').map((p) => p.trim()).filter(Boolean);
+  entries.forEach((entry, index) => {
+    const colon = entry.indexOf(':');
+    const terminal = colon < 0 ? '' : entry.slice(0, colon).trim();
+    const secureCode = colon < 0 ? '' : entry.slice(colon + 1).trim();
+    const fault =
+      colon < 0
+        ? entry.includes('=')
+          ? 'separates the terminal and its secure code with "=" instead of ":"'
+          : 'has no ":" between the terminal and its secure code'
+        : !/^\d{8,12}$/.test(terminal)
+          ? 'does not start with an 8-12 digit terminal number'
+          : !secureCode
+            ? 'has an empty secure code'
+            : null;
+    if (fault) {
+      const which = entries.length > 1 ? `entry ${index + 1} of ${entries.length}` : 'the entry';
+      problems.push(
+        `OCEANPAYMENT_EXTRA_TERMINALS must be terminal:secureCode pairs separated by commas, such as 99514902:yourSecureCode; ${which} ${fault} (not shown: it holds a secure code)`,
+      );
+      return;
     }
     result[terminal] = secureCode;
-  }
+  });
   return result;
 }

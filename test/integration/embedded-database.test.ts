@@ -91,12 +91,15 @@ describe('a data directory the postgres OS user cannot reach', () => {
 });
 
 describe('production guard', () => {
-  it('refuses to start on the embedded database or the sandbox, listing every problem', async () => {
+  it('refuses to start on the embedded database, the sandbox or any other unsafe default, listing every problem', async () => {
     const result = await runCli(['worker'], { ...env, NODE_ENV: 'production' });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/REBILL_ALLOW_EMBEDDED_DB=true/);
     expect(result.stderr).toMatch(/REBILL_ALLOW_SANDBOX=true/);
     expect(result.stderr).toMatch(/REBILL_PUBLIC_URL/);
+    expect(result.stderr).toMatch(/SMTP_URL is not set/);
+    expect(result.stderr).toMatch(/REBILL_MERCHANT_NAME is the default/);
+    expect(result.stderr).toMatch(/REBILL_SUPPORT_EMAIL is the default/);
     expect(existsSync(join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
   });
 });

@@ -48,7 +48,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startHttpServer(routes: Route[], port: number, logger: Logger, host = '0.0.0.0'): Promise<RunningServer> {
+/** Listens on `host` (an address of this machine; `0.0.0.0` for every interface) and `port` (0: any free one). */
+export async function startHttpServer(routes: Route[], port: number, logger: Logger, host = '127.0.0.1'): Promise<RunningServer> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = routes.find(

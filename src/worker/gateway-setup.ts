@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import type { Gateway } from '../gateways/gateway.ts';
 import { OceanpaymentClient } from '../gateways/oceanpayment/client.ts';
 import type { Logger } from '../lib/logger.ts';
+import { withoutCredentials } from '../lib/secrets.ts';
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
 
 export interface GatewaySetup {
@@ -43,8 +44,8 @@ export async function setUpGateway(config: Config, logger: Logger): Promise<Gate
   const description = sandbox
     ? `no Oceanpayment account is configured, so rebill started its built-in sandbox gateway at ${sandbox.url} and uses it`
     : config.gateway.mode === 'sandbox'
-      ? `no Oceanpayment account is configured; using the sandbox gateway at ${gatewayUrl}`
-      : `charging through Oceanpayment at ${gatewayUrl} as account ${credentials.account}, terminal ${credentials.terminal}`;
+      ? `no Oceanpayment account is configured; using the sandbox gateway at ${withoutCredentials(gatewayUrl)}`
+      : `charging through Oceanpayment at ${withoutCredentials(gatewayUrl)} as account ${credentials.account}, terminal ${credentials.terminal}`;
   return {
     gateway: client,
     gatewayUrl,

@@ -126,7 +126,7 @@ describe('rebill worker against the sandbox', () => {
 
   it('serves its health and metrics', async () => {
     const health = await fetch(`${env.REBILL_PUBLIC_URL}/healthz`);
-    expect(await health.json()).toMatchObject({ status: 'ok', database: 'ok' });
+    expect(await health.json()).toEqual({ status: 'ok' });
     const metrics = await (await fetch(`${env.REBILL_PUBLIC_URL}/metrics`)).text();
     expect(metrics).toMatch(/rebill_charges_total\{outcome="approved"\} \d+/);
     expect(metrics).toMatch(/rebill_charges_total\{outcome="declined_soft"\} \d+/);

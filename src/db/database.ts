@@ -106,6 +106,8 @@ export interface EmailOutboxTable {
   sent_at: Date | null;
   dedupe_key: string | null;
   claimed_at: Date | null;
+  /** Random and unique for ever (ids repeat across database resets): names the `.eml` file and the Message-ID. */
+  message_key: Generated<string>;
   created_at: AuditTime;
 }
 

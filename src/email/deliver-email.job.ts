@@ -46,7 +46,7 @@ export async function deliverMessage(deps: MailDeps, messageId: number): Promise
   const now = deps.clock.now();
   const message = await claimMessage(deps.db, messageId, now);
   if (!message) return 'skipped'; // already sent, being sent, or given up
-  const log = deps.logger.child({ email_id: message.id, kind: message.kind, subscription_id: message.subscription_id });
+  const log = deps.logger.child({ email_id: message.id, message_key: message.message_key, kind: message.kind, subscription_id: message.subscription_id });
   try {
     const where = await deps.transport.deliver(message, deps.from);
     await markSent(deps.db, message.id, where, deps.clock.now());

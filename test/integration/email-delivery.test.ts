@@ -1,11 +1,16 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { Db } from '../../src/db/connect.ts';
 import { deliverMessage, sweepOutbox, type MailDeps } from '../../src/email/deliver-email.job.ts';
 import { queueMessages } from '../../src/email/outbox.repo.ts';
-import { smtpTransport } from '../../src/email/transport.ts';
+import { emlFileTransport, smtpTransport, type MailTransport } from '../../src/email/transport.ts';
 import { silentLogger } from '../../src/lib/logger.ts';
+import { createTestDatabase, dropTestDatabase } from '../support/database.ts';
 import { freePort } from '../support/e2e.ts';
 import { useHarness } from '../support/engine-harness.ts';
 
@@ -33,18 +38,22 @@ function smtpCatcher(port: number): Promise<ParsedMail[]> & { received: ParsedMa
   return Object.assign(listening, { received });
 }
 
-async function queueOne(key: string) {
-  const [id] = await queueMessages(h.db.db, [
+async function queueOne(key: string, db: Db = h.db.db) {
+  const [id] = await queueMessages(db, [
     { subscriptionId: null, attemptId: null, kind: 'payment_failed', to: 'ada@example.com', subject: `Test ${key}`, text: 'plain body', html: '<p>html body</p>', sendAfter: h.clock.now(), dedupeKey: key },
   ]);
   return id!;
 }
 
 function deps(port: number): MailDeps {
+  return mailDeps(smtpTransport(`smtp://127.0.0.1:${port}`));
+}
+
+function mailDeps(transport: MailTransport, db: Db = h.db.db): MailDeps {
   return {
-    db: h.db.db,
+    db,
     boss: h.boss(),
-    transport: smtpTransport(`smtp://127.0.0.1:${port}`),
+    transport,
     from: '"Tea Shop" <help@shop.test>',
     clock: h.clock,
     logger: silentLogger,
@@ -66,7 +75,10 @@ describe('e-mail delivery over SMTP', () => {
     expect(mails[0]!.text?.trim()).toBe('plain body');
     expect(mails[0]!.html).toBe('<p>html body</p>');
     expect(mails[0]!.from?.text).toBe('"Tea Shop" <help@shop.test>');
-    expect(await row(id)).toMatchObject({ status: 'sent', tries: 1, delivered_to: expect.stringMatching(/^smtp:<rebill-/) });
+    const sent = await row(id);
+    // The Message-ID is the message's own random key, so it never repeats after a database reset.
+    expect(sent).toMatchObject({ status: 'sent', tries: 1, delivered_to: `smtp:<rebill-${sent.message_key}@shop.test>` });
+    expect(mails[0]!.messageId).toBe(`<rebill-${sent.message_key}@shop.test>`);
   });
 
   it('the same message is never queued twice', async () => {
@@ -103,5 +115,52 @@ describe('e-mail delivery over SMTP', () => {
     const mails = await smtpCatcher(port);
     expect(await deliverMessage(deps(port), id)).toBe('skipped');
     expect(mails).toHaveLength(0);
+  });
+});
+
+describe('e-mail delivery as .eml files', () => {
+  it('messages from two databases (or one reset) written to the same outbox directory both keep their own file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rebill-outbox-'));
+    // Two fresh databases: each one's first message has the same outbox id, as after a reset.
+    const before = await createTestDatabase('outbox_before_reset');
+    const after = await createTestDatabase('outbox_after_reset');
+    try {
+      const first = await queueOne('before-reset', before.db);
+      const second = await queueOne('after-reset', after.db);
+      expect(first).toBe(second);
+      expect(await deliverMessage(mailDeps(emlFileTransport(dir), before.db), first)).toBe('sent');
+      expect(await deliverMessage(mailDeps(emlFileTransport(dir), after.db), second)).toBe('sent');
+
+      const rows = await Promise.all([before, after].map((d) => d.db.selectFrom('email_outbox').selectAll().where('id', '=', first).executeTakeFirstOrThrow()));
+      expect(rows[0]!.delivered_to).not.toBe(rows[1]!.delivered_to);
+      expect(readdirSync(dir).sort()).toEqual(rows.map((r) => basename(r.delivered_to!)).sort());
+      for (const [i, subject] of ['Test before-reset', 'Test after-reset'].entries()) {
+        const mail = await simpleParser(readFileSync(rows[i]!.delivered_to!));
+        expect(mail.subject).toBe(subject);
+        expect(mail.messageId).toBe(`<rebill-${rows[i]!.message_key}@shop.test>`);
+        // Readable: when it was written, and what kind of message it is.
+        expect(basename(rows[i]!.delivered_to!)).toMatch(new RegExp(`^\\d{8}T\\d{6}Z-${rows[i]!.message_key}-payment_failed\\.eml$`));
+      }
+    } finally {
+      await dropTestDatabase(before);
+      await dropTestDatabase(after);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a file already written for a message is never rewritten', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rebill-outbox-'));
+    try {
+      const id = await queueOne('written-once');
+      const message = await row(id);
+      const transport = emlFileTransport(dir);
+      const path = await transport.deliver(message, '"Tea Shop" <help@shop.test>');
+      const written = readFileSync(path, 'utf8');
+      expect(await transport.deliver({ ...message, subject: 'Changed afterwards' }, '"Tea Shop" <help@shop.test>')).toBe(path);
+      expect(readFileSync(path, 'utf8')).toBe(written);
+      expect(readdirSync(dir)).toEqual([basename(path)]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,6 +3,9 @@
  * log lines. Used by the end-to-end tests, the benchmark and the fault-injection suite.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REBILL_BIN = fileURLToPath(new URL('../../bin/rebill.mjs', import.meta.url));
@@ -80,11 +83,23 @@ export class WorkerProcess {
   }
 }
 
+/**
+ * Local state for a process whose caller named no REBILL_DATA_DIR: a temporary directory of its
+ * own, removed when it exits; never the project's own `.rebill/` (a developer's database and mail).
+ */
+function scratchDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rebill-process-'));
+  chmodSync(dir, 0o755); // as root, an embedded PostgreSQL in here runs as the postgres OS user
+  return dir;
+}
+
 export function startRebillProcess(args: string[], env: Record<string, string | undefined>, nodeArgs: string[] = []): WorkerProcess {
+  const scratch = env.REBILL_DATA_DIR ? null : scratchDataDir();
   const child = spawn(process.execPath, [...nodeArgs, REBILL_BIN, ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...env, ...(scratch ? { REBILL_DATA_DIR: scratch } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (scratch) child.once('exit', () => rmSync(scratch, { recursive: true, force: true }));
   return new WorkerProcess(child, Number(env.REBILL_PORT ?? 0));
 }
 

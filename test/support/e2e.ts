@@ -6,6 +6,7 @@ import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandb
 import { MERCHANT } from './engine-harness.ts';
 import type { TestDatabase } from './database.ts';
 import { startWorkerProcess, type WorkerProcess } from '../../scripts/lib/rebill-process.ts';
+import { temporaryDataDir } from './state-dir.ts';
 
 import { freePort } from '../../src/lib/ports.ts';
 
@@ -15,10 +16,14 @@ export function startTestSandbox(options: Partial<SandboxOptions> = {}): Promise
   return startSandbox({ accounts: [MERCHANT], noticeRetryDelaysMs: [0, 300, 1000, 2000, 4000], pendingNoticeDelayMs: 300, timeoutHoldMs: 5_000, ...options });
 }
 
-/** Environment for a worker talking to `sandbox` on `database`, with short timers so tests settle quickly. */
+/**
+ * Environment for a worker talking to `sandbox` on `database`, with short timers so tests settle
+ * quickly, and its local state (`.eml` files) in a temporary directory.
+ */
 export function workerEnv(database: TestDatabase, sandbox: Sandbox, port: number, extra: Record<string, string> = {}): Record<string, string> {
   return {
     DATABASE_URL: database.url,
+    REBILL_DATA_DIR: temporaryDataDir('worker'),
     OCEANPAYMENT_ACCOUNT: MERCHANT.account,
     OCEANPAYMENT_TERMINAL: MERCHANT.terminal,
     OCEANPAYMENT_SECURE_CODE: MERCHANT.secureCode,

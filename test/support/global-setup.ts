@@ -1,10 +1,13 @@
 /**
- * Starts one PostgreSQL for the whole run (embedded under .rebill/test-pg, or the server in
- * TEST_DATABASE_URL) and builds a migrated template database; each test file clones it.
+ * Starts one PostgreSQL for the whole run (embedded in a directory under the system's temporary
+ * directory, or the server in TEST_DATABASE_URL) and builds a migrated template database; each
+ * test file clones it. At the end it checks that the run left nothing new in the project's own
+ * `.rebill/` (the developer's database and e-mails).
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { acquireEmbeddedPostgres } from '../../src/db/embedded.ts';
@@ -15,14 +18,19 @@ declare module 'vitest' {
   export interface ProvidedContext {
     adminUrl: string;
     templateDatabase: string;
+    /** A directory of this run for the local state of the processes tests start (see state-dir.ts). */
+    runStateDir: string;
   }
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const projectState = snapshotProjectState();
+  const runStateDir = mkdtempSync(join(testStateDir(), 'run-'));
+  chmodSync(runStateDir, 0o755);
   let adminUrl = process.env.TEST_DATABASE_URL;
   let release = async () => {};
   if (!adminUrl) {
-    const lease = await acquireEmbeddedPostgres({ dir: '.rebill/test-pg', tuning: 'disposable', database: 'postgres', maxConnections: 500 });
+    const lease = await acquireEmbeddedPostgres({ dir: join(testStateDir(), 'pg'), tuning: 'disposable', database: 'postgres', maxConnections: 500 });
     adminUrl = lease.urlFor('postgres');
     release = () => lease.release();
   }
@@ -30,7 +38,54 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await ensureTemplate(adminUrl, template);
   project.provide('adminUrl', adminUrl);
   project.provide('templateDatabase', template);
-  return release;
+  project.provide('runStateDir', runStateDir);
+  return async () => {
+    await release();
+    rmSync(runStateDir, { recursive: true, force: true });
+    assertNothingNewIn(projectState);
+  };
+}
+
+/**
+ * `{tmpdir}/rebill-test-{hash of the project path}`: one per checkout, shared by runs of the same
+ * checkout (they share its PostgreSQL, `pg/`, through leases; each run has its own `run-*`). As
+ * root the server runs as the `postgres` OS user, which must be able to enter it.
+ */
+function testStateDir(): string {
+  const dir = join(tmpdir(), `rebill-test-${createHash('sha256').update(resolve('.')).digest('hex').slice(0, 12)}`);
+  mkdirSync(dir, { recursive: true });
+  const info = lstatSync(dir);
+  if (!info.isDirectory() || (process.getuid && info.uid !== process.getuid())) {
+    throw new Error(`${dir} is not a directory of this user: remove it, or set TEST_DATABASE_URL`);
+  }
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+/**
+ * What is in the project's `.rebill/` (each entry, and each file in `.rebill/outbox/`): tests keep
+ * their state in temporary directories and must never add to the developer's.
+ */
+const PROJECT_STATE = '.rebill';
+
+function snapshotProjectState(): Set<string> {
+  const entries = new Set<string>();
+  for (const name of existsSync(PROJECT_STATE) ? readdirSync(PROJECT_STATE) : []) entries.add(name);
+  const outbox = join(PROJECT_STATE, 'outbox');
+  for (const name of existsSync(outbox) ? readdirSync(outbox) : []) entries.add(join('outbox', name));
+  return entries;
+}
+
+function assertNothingNewIn(before: Set<string>): void {
+  const added = [...snapshotProjectState()].filter((entry) => !before.has(entry));
+  if (added.length) {
+    // vitest only prints an error thrown here; the exit code is what makes the run fail.
+    process.exitCode = 1;
+    throw new Error(
+      `the test run wrote into the project's ${PROJECT_STATE}/ (${added.join(', ')}): give every rebill process a test starts ` +
+        'a REBILL_DATA_DIR under a temporary directory (or, if you ran `npm start` or the demo here meanwhile, run the tests again)',
+    );
+  }
 }
 
 /** Changes whenever a migration (or the pg-boss version) changes, so a stale template is never used. */

@@ -316,7 +316,8 @@ export async function enrol(db: Db, input: EnrolInput, options: EnrolOptions): P
         const [existing] = await findSubscriptionsByExternalId(tx, [row.external_id]);
         if (existing) return repeatOf(existing, row, input);
       }
-      if (!options.allowDuplicate) {
+      // The merchant's own key says which subscription this is; without one, the terms must.
+      if (!options.allowDuplicate && !row.external_id) {
         const duplicates = await findLiveSubscriptionsWithTerms(tx, [termsOf(row)]);
         if (duplicates.length) {
           return { status: 'refused', reason: 'duplicate', existingIds: duplicates.map((d) => d.id), message: duplicateMessage(row, duplicates) };

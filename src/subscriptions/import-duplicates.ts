@@ -49,8 +49,9 @@ export class DuplicatesInFile {
       }
     }
     if (!this.allowDuplicate) {
+      // Rows with an external id are told apart by it; one without is refused if it repeats any row's terms.
       const earlier = this.remember(compactKey('terms', termsKey(termsOf(row))), line);
-      if (earlier !== null) {
+      if (earlier !== null && !row.external_id) {
         problems.push({
           line,
           column: null,
@@ -81,14 +82,15 @@ export async function duplicatesInDatabase(db: DbOrTx, candidates: readonly Impo
       if (id) problems.push({ line, column: 'external_id', message: `external id "${row.external_id}" is already subscription ${id}` });
     }
   }
-  if (!allowDuplicate && candidates.length) {
-    const live = await findLiveSubscriptionsWithTerms(db, candidates.map((c) => termsOf(c.row)));
+  const unkeyed = candidates.filter((c) => !c.row.external_id);
+  if (!allowDuplicate && unkeyed.length) {
+    const live = await findLiveSubscriptionsWithTerms(db, unkeyed.map((c) => termsOf(c.row)));
     const idsByTerms = new Map<string, string[]>();
     for (const s of live) {
       const key = termsKey(s);
       idsByTerms.set(key, [...(idsByTerms.get(key) ?? []), s.id]);
     }
-    for (const { line, row } of candidates) {
+    for (const { line, row } of unkeyed) {
       const ids = idsByTerms.get(termsKey(termsOf(row)));
       if (ids) {
         problems.push({

@@ -88,6 +88,15 @@ describe('enrolling through the service', () => {
     }
   });
 
+  it('with their own external ids, two subscriptions with the same terms are two purchases; a third without one is refused', async () => {
+    const first = await enrol(db(), customer('two-seats', { externalId: 'order-seat-1' }), context());
+    const second = await enrol(db(), customer('two-seats', { externalId: 'order-seat-2' }), context());
+    expect([first.status, second.status]).toEqual(['enrolled', 'enrolled']);
+    const third = await enrol(db(), customer('two-seats'), context());
+    expect(third).toMatchObject({ status: 'refused', reason: 'duplicate' });
+    expect(await subscriptionsWhere('customer_email', 'customer-two-seats@example.com')).toHaveLength(2);
+  });
+
   it('with allowDuplicate: a second subscription for the same customer, card and plan', async () => {
     await enrol(db(), customer('twice-on-purpose'), context());
     const second = await enrol(db(), customer('twice-on-purpose'), { ...context(), allowDuplicate: true });

@@ -83,7 +83,7 @@ export async function runScenario(name: ScenarioName, server: ChaosDatabaseServe
     case 'database-restart':
       return withRun(name, server, settings, { latencyMs: 300 }, started, async (run) => {
         const worker = await run.startWorker();
-        await waitFor(async () => (await settledCount(run)) > run.ids.length / 4, 60_000, 'a quarter of the renewals before the restart');
+        await waitFor(async () => (await settledCount(run)) > run.ids.length / 4, 180_000, 'a quarter of the renewals before the restart');
         await server.restart();
         if (worker.child.exitCode !== null) throw new Error(`the worker died when PostgreSQL restarted: ${worker.stderr.slice(-1000)}`);
         return 'PostgreSQL restarted mid-run; the same worker process reconnected and finished';
@@ -160,7 +160,7 @@ async function withRun(
     );
     processes.push(sandbox);
     const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
-    await waitFor(() => fetch(`${sandboxUrl}/sandbox/ledger/summary`).then((r) => r.ok, () => false), 30_000, 'the sandbox to start');
+    await waitFor(() => fetch(`${sandboxUrl}/sandbox/ledger/summary`).then((r) => r.ok, () => false), 120_000, 'the sandbox to start');
     if (shape.faults) {
       const response = await fetch(`${sandboxUrl}/sandbox/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(shape.faults) });
       if (!response.ok) throw new Error(`could not set sandbox faults: ${await response.text()}`);
@@ -193,7 +193,7 @@ async function withRun(
     const notes = await act(run);
     await waitFor(
       async () => (await settledCount(run)) === ids.length && (await openAttempts(run)) === 0,
-      180_000,
+      600_000,
       `every renewal to settle (${name})`,
       async () => `${await settledCount(run)}/${ids.length} settled, ${await openAttempts(run)} open; worker stderr: ${workers.map((w) => w.stderr.slice(-300)).join(' | ')}`,
     );

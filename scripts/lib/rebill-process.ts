@@ -48,7 +48,7 @@ export class WorkerProcess {
     this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  waitForLog(match: (line: LogLine) => boolean, timeoutMs = 30_000): Promise<LogLine> {
+  waitForLog(match: (line: LogLine) => boolean, timeoutMs = 120_000): Promise<LogLine> {
     const seen = this.logs.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
@@ -62,14 +62,15 @@ export class WorkerProcess {
 
   /** Resolves with the worker's port once it serves HTTP (from its log, or /healthz when logs are quiet). */
   async started(): Promise<number> {
-    if (!this.port) return (await this.waitForLog((l) => l.msg === 'worker started', 60_000)).port as number;
-    const deadline = Date.now() + 60_000;
+    // Generous: starting takes seconds when idle, much longer on a loaded machine.
+    if (!this.port) return (await this.waitForLog((l) => l.msg === 'worker started', 180_000)).port as number;
+    const deadline = Date.now() + 180_000;
     while (Date.now() < deadline) {
       if (this.child.exitCode !== null) throw new Error(`the worker exited with ${this.child.exitCode}: ${this.stderr.slice(-2000)}`);
       if (await fetch(`http://127.0.0.1:${this.port}/healthz`).then((r) => r.ok, () => false)) return this.port;
       await new Promise((r) => setTimeout(r, 200));
     }
-    throw new Error(`the worker did not answer on port ${this.port} within 60 s; stderr: ${this.stderr.slice(-2000)}`);
+    throw new Error(`the worker did not answer on port ${this.port} within 180 s; stderr: ${this.stderr.slice(-2000)}`);
   }
 
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {

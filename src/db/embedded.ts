@@ -73,7 +73,7 @@ export async function acquireEmbeddedPostgres(options: EmbeddedOptions): Promise
         released = true;
         const stopLock = await acquireFileLock(`${dir}.lock`);
         try {
-          const others = await lease.countOtherProcesses();
+          const others = await othersAfterGoingAway(lease);
           await lease.end();
           if (others === 0) await stopServer(dir);
         } finally {
@@ -169,6 +169,19 @@ interface Lease {
   /** Other rebill connections on the server, or -1 when that cannot be known (then nothing is stopped). */
   countOtherProcesses(): Promise<number>;
   end(): Promise<void>;
+}
+
+/**
+ * Other rebill connections, allowing a moment for those that are closing: a process that released
+ * its lease just before us may still be listed while its server process exits.
+ */
+async function othersAfterGoingAway(lease: Lease, graceMs = 3_000): Promise<number> {
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    const others = await lease.countOtherProcesses();
+    if (others <= 0 || Date.now() > deadline) return others;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 async function holdLease(url: string): Promise<Lease> {

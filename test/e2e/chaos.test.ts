@@ -35,7 +35,7 @@ describe('fault injection, short version', () => {
     ['gateway-faults', /\((?!0 )\d+ settled by query/],
     ['notice-faults', /[1-9]\d* rejected\)/],
     ['clock-skew', /gateway charges/],
-  ])('%s: every period charged exactly once, nothing lost, nothing left unresolved', { timeout: 240_000 }, async (name, evidence) => {
+  ])('%s: every period charged exactly once, nothing lost, nothing left unresolved', async (name, evidence) => {
     const result = await runScenario(name, server, settings);
     expect(result).toMatchObject({ renewals: 150, doubleCharges: 0, lostCharges: 0, unresolved: 0, noticeProblems: 0 });
     expect(result.evidence).toMatch(evidence);

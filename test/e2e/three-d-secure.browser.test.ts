@@ -118,7 +118,7 @@ describe.skipIf(!hasChromium)(`3-D Secure by e-mail in a real browser (needs Chr
         return attempts.length > 0 && attempts.every((a) => a.status === 'failed');
       };
       // On a timeout the page is let through anyway, and the assertions on it say what is missing.
-      await waitUntil(settled, 10_000, async () => 'no notice').catch(() => undefined);
+      await waitUntil(settled, 180_000, async () => 'no notice').catch(() => undefined);
       await route.continue();
     });
   }
@@ -165,7 +165,7 @@ describe.skipIf(!hasChromium)(`3-D Secure by e-mail in a real browser (needs Chr
     expect(returned).toContain(MERCHANT_NAME);
     expect(returned).toContain(waiting.attempts[0]!.order_number);
 
-    await waitUntil(async () => (await show(enrolled.id)).status === 'active', 20_000, async () => JSON.stringify(await show(enrolled.id)));
+    await waitUntil(async () => (await show(enrolled.id)).status === 'active', 120_000, async () => JSON.stringify(await show(enrolled.id)));
     const paid = await show(enrolled.id);
     expect(paid).toMatchObject({ status: 'active', renewals_paid: 1 });
     expect(paid.attempts).toMatchObject([{ status: 'succeeded', service_mode: 'M2', gateway_code: '80000' }]);

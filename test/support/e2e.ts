@@ -90,7 +90,7 @@ export function approvedByPeriod(sandbox: Sandbox): Map<string, number> {
 }
 
 /** Waits until every subscription has its renewal paid and no attempt is left open. */
-export async function waitUntilAllPaid(db: Db, ids: readonly string[], timeoutMs = 60_000): Promise<Settlement> {
+export async function waitUntilAllPaid(db: Db, ids: readonly string[], timeoutMs = 300_000): Promise<Settlement> {
   await waitUntil(
     async () => {
       const s = await settlement(db, ids);

@@ -8,7 +8,10 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import pg from 'pg';
+import { builtIsCurrent } from '../../bin/sources.mjs';
+import { acquireFileLock } from '../../src/lib/lock-file.ts';
 import type { TestProject } from 'vitest/node';
 import { acquireEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { prepareDatabase } from '../../src/db/prepare.ts';
@@ -25,6 +28,7 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const projectState = snapshotProjectState();
+  await buildIfStale();
   const runStateDir = mkdtempSync(join(testStateDir(), 'run-'));
   chmodSync(runStateDir, 0o755);
   let adminUrl = process.env.TEST_DATABASE_URL;
@@ -85,6 +89,22 @@ function assertNothingNewIn(before: Set<string>): void {
       `the test run wrote into the project's ${PROJECT_STATE}/ (${added.join(', ')}): give every rebill process a test starts ` +
         'a REBILL_DATA_DIR under a temporary directory (or, if you ran `npm start` or the demo here meanwhile, run the tests again)',
     );
+  }
+}
+
+/**
+ * The processes tests start (workers, CLI commands) run dist/ when it matches the sources and
+ * compile the sources on the fly otherwise, which is slow for hundreds of processes: build once.
+ */
+async function buildIfStale(): Promise<void> {
+  if (builtIsCurrent()) return;
+  const lock = await acquireFileLock(join(testStateDir(), 'build.lock'), 600_000);
+  try {
+    if (builtIsCurrent()) return; // built meanwhile by another run
+    const result = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+    if (result.status !== 0) throw new Error('npm run build failed; see the compiler output above');
+  } finally {
+    await lock.release();
   }
 }
 

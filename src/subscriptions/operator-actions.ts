@@ -5,6 +5,7 @@
 import type { Db, Tx } from '../db/connect.ts';
 import type { Subscription } from '../db/database.ts';
 import { ConflictError, ValidationError } from '../lib/errors.ts';
+import { controlCharacterProblem } from '../lib/printable.ts';
 import { closeLinksOfSubscriptions } from '../payment-links/payment-link.repo.ts';
 import { openAttemptOf, requestConfirmationQueries } from '../renewals/charge-attempt.repo.ts';
 import { recordOutcomes } from '../renewals/record-outcomes.ts';
@@ -63,6 +64,8 @@ export function requestRetry(db: Db, id: string, ctx: OperatorContext, queueChar
 /** Replaces the card token; a subscription stopped by a hard decline is charged again on the next tick. */
 export function updateToken(db: Db, id: string, quickpayId: string, ctx: OperatorContext): Promise<Subscription> {
   const token = quickpayId.trim();
+  const unprintable = controlCharacterProblem('quickpay id', token);
+  if (unprintable) throw new ValidationError(unprintable);
   if (!token || /\s/.test(token) || token.length > 100) {
     throw new ValidationError(`quickpay id "${quickpayId}" must be the gateway's card token: 1 to 100 characters without spaces`);
   }

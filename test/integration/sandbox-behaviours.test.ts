@@ -148,6 +148,8 @@ describe('sandbox behaviours chosen by the token', () => {
     const notices = await waitForNotices(request.orderNumber, 2);
     expect(notices.map((notice) => [notice.verified, notice.outcome.kind])).toEqual([[true, 'approved'], [true, 'pending']]);
     expect(notices[1]?.fields.payment_id).toBe(outcome.kind === 'approved' ? outcome.paymentId : '');
+    // The merchant has both; the sandbox books a delivery once it has read the merchant's answer.
+    await setup.sandbox.noticesIdle();
     const kinds = setup.sandbox.ledger.entries(0, 1, { orderNumber: request.orderNumber }).entries[0]?.notices.map((item) => item.kind);
     expect(kinds).toEqual(['result', 'stale']);
   });

@@ -12,6 +12,7 @@
  */
 import { BEHAVIOUR_CODES } from './behaviours.ts';
 import type { Behaviour } from './behaviours.ts';
+import { addToIndex, Column, Interner } from './columns.ts';
 
 export const CHARGE_STATUSES = ['rejected', 'approved', 'declined', 'pending', 'action_required'] as const;
 export type ChargeStatus = (typeof CHARGE_STATUSES)[number];
@@ -375,68 +376,4 @@ export function paymentIdFor(index: number, at: number): string {
     two(shanghai.getUTCFullYear() % 100) + two(shanghai.getUTCMonth() + 1) + two(shanghai.getUTCDate()) +
     two(shanghai.getUTCHours()) + two(shanghai.getUTCMinutes()) + two(shanghai.getUTCSeconds());
   return stamp + String(index).padStart(9, '0');
-}
-
-function addToIndex(map: Map<string, number | number[]>, key: string, index: number): void {
-  const current = map.get(key);
-  if (current === undefined) map.set(key, index);
-  else if (typeof current === 'number') map.set(key, [current, index]);
-  else current.push(index);
-}
-
-/** Maps strings to small numbers so a repeated string is stored once. */
-class Interner {
-  readonly #ids = new Map<string, number>();
-  readonly #values: string[] = [];
-
-  get size(): number {
-    return this.#values.length;
-  }
-
-  id(value: string): number {
-    let id = this.#ids.get(value);
-    if (id === undefined) {
-      id = this.#values.length;
-      this.#values.push(value);
-      this.#ids.set(value, id);
-    }
-    return id;
-  }
-
-  existingId(value: string): number | undefined {
-    return this.#ids.get(value);
-  }
-
-  value(id: number | undefined): string {
-    return id === undefined ? '' : (this.#values[id] ?? '');
-  }
-}
-
-interface NumericArray {
-  readonly length: number;
-  [index: number]: number;
-  set(array: ArrayLike<number>, offset?: number): void;
-}
-
-/** A typed array that doubles when full. */
-class Column<A extends NumericArray> {
-  data: A;
-  readonly #make: (length: number) => A;
-
-  constructor(make: (length: number) => A) {
-    this.#make = make;
-    this.data = make(1024);
-  }
-
-  ensure(length: number): void {
-    if (length <= this.data.length) return;
-    const next = this.#make(Math.max(length, this.data.length * 2));
-    next.set(this.data);
-    this.data = next;
-  }
-
-  set(length: number, index: number, value: number): void {
-    this.ensure(length);
-    this.data[index] = value;
-  }
 }

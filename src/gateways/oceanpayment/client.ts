@@ -1,7 +1,8 @@
 /**
- * The Oceanpayment client rebill uses: charge a stored card token and query an order. Both return
- * values, never throw for anything the network or the gateway does; only a bad request built by
- * the caller (order number, amount) throws.
+ * The Oceanpayment client rebill uses: charge a stored card token, query an order, refund and
+ * query a refund, and page through the order lists. Every method returns a value, never throws for
+ * anything the network or the gateway does; only a bad request built by the caller (order number,
+ * amount, dates) throws.
  */
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
@@ -9,16 +10,30 @@ import { ValidationError } from '../../lib/errors.ts';
 import { buildChargeForm, orderNumberProblem } from './charge-request.ts';
 import type { ChargeRequest } from './charge-request.ts';
 import { readChargeResponse } from './charge-response.ts';
+import { GATEWAY_UTC_OFFSET_MINUTES, utcOffsetProblem } from './gateway-time.ts';
 import { postForm } from './http.ts';
+import { buildOrderListForm, MAX_LIST_RESPONSE_BYTES, readBusinessOrderRow, readOrderListAnswer, readSuccessOrderRow } from './order-lists.ts';
+import type {
+  BusinessOrderListRequest, BusinessOrderRow, OrderListPage, OrderListRequest, RowReader, SuccessOrderRow,
+} from './order-lists.ts';
 import type { ChargeOutcome } from './outcome.ts';
 import { readQueryResponse } from './query-response.ts';
 import type { QueryResult } from './query-response.ts';
+import { buildRefundQueryForm, readRefundQueryAnswer } from './refund-query.ts';
+import type { RefundQuery, RefundQueryResult } from './refund-query.ts';
+import { buildRefundForm, readRefundAnswer } from './refund.ts';
+import type { RefundOutcome, RefundRequest } from './refund.ts';
 import { ORDER_QUERY_REQUEST_FIELDS, sign } from './sign.ts';
 import type { MerchantCredentials, SignatureFields } from './sign.ts';
 import { DEFAULT_MAX_XML_BYTES } from './xml.ts';
 
 export type { ChargeRequest } from './charge-request.ts';
 export type { QueryEntry, QueryResult } from './query-response.ts';
+export type { RefundOutcome, RefundRequest } from './refund.ts';
+export type { RefundQuery, RefundQueryResult } from './refund-query.ts';
+export type {
+  BusinessDateType, BusinessOrderListRequest, BusinessOrderRow, OrderListPage, OrderListPageSize, OrderListRequest, SuccessOrderRow,
+} from './order-lists.ts';
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 export const DEFAULT_METHODS = 'Credit Card';
@@ -42,6 +57,8 @@ export interface OceanpaymentClientOptions {
    */
   readonly chargeSignatureFields?: SignatureFields;
   readonly maxResponseBytes?: number;
+  /** The gateway's zone for the order lists' dates, in minutes east of UTC; UTC+8 (480) by default. */
+  readonly gatewayUtcOffsetMinutes?: number;
 }
 
 export class OceanpaymentClient {
@@ -54,10 +71,16 @@ export class OceanpaymentClient {
   readonly #ownsDispatcher: boolean;
   readonly #chargeSignatureFields: SignatureFields | undefined;
   readonly #maxResponseBytes: number;
+  readonly #queryHost: string;
+  readonly #gatewayUtcOffsetMinutes: number;
 
   constructor(options: OceanpaymentClientOptions) {
     this.#chargeUrl = joinUrl(options.gatewayUrl, '/gateway/direct/pay');
     this.#queryUrl = joinUrl(options.queryUrl, '/service/check/normal');
+    this.#queryHost = options.queryUrl;
+    this.#gatewayUtcOffsetMinutes = options.gatewayUtcOffsetMinutes ?? GATEWAY_UTC_OFFSET_MINUTES;
+    const offsetProblem = utcOffsetProblem(this.#gatewayUtcOffsetMinutes);
+    if (offsetProblem) throw new ValidationError(offsetProblem);
     this.#credentials = options.credentials;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#methods = options.methods ?? DEFAULT_METHODS;
@@ -119,6 +142,47 @@ export class OceanpaymentClient {
       return { kind: 'error', reason: `order query answered HTTP ${posted.status}` };
     }
     return readQueryResponse(posted.body, orderNumber, this.#credentials, this.#maxResponseBytes);
+  }
+
+  /**
+   * Asks the gateway to refund all or part of a payment (`/service/applyRefund`). `accepted`
+   * means pending, not refunded: follow it with `queryRefund`. After `unknown`, query by refund
+   * number before asking again.
+   */
+  async applyRefund(request: RefundRequest): Promise<RefundOutcome> {
+    const form = buildRefundForm(request, this.#credentials);
+    const posted = await postForm(joinUrl(this.#queryHost, '/service/applyRefund'), form, this.#postOptions());
+    return readRefundAnswer(posted, request, this.#credentials, this.#maxResponseBytes);
+  }
+
+  /** Where a refund stands (`/service/queryRefund`), by its refund id or, failing that, our refund number. */
+  async queryRefund(query: RefundQuery): Promise<RefundQueryResult> {
+    const form = buildRefundQueryForm(query, this.#credentials);
+    const posted = await postForm(joinUrl(this.#queryHost, '/service/queryRefund'), form, this.#postOptions());
+    return readRefundQueryAnswer(posted, query, this.#credentials, this.#maxResponseBytes);
+  }
+
+  /** One page of the successful payments in a window (`/service/QueryOrdersList`). */
+  async successOrders(request: OrderListRequest): Promise<OrderListPage<SuccessOrderRow>> {
+    return this.#orderList('success', '/service/QueryOrdersList', request, readSuccessOrderRow);
+  }
+
+  /** One page of the refunds, chargebacks and other business orders in a window (`/service/BusinessOrdersList`). */
+  async businessOrders(request: BusinessOrderListRequest): Promise<OrderListPage<BusinessOrderRow>> {
+    return this.#orderList('business', '/service/BusinessOrdersList', request, readBusinessOrderRow);
+  }
+
+  async #orderList<Row>(
+    list: 'success' | 'business',
+    path: string,
+    request: BusinessOrderListRequest,
+    readRow: RowReader<Row>,
+  ): Promise<OrderListPage<Row>> {
+    if (!Number.isInteger(request.page) || request.page < 1) throw new ValidationError(`page ${request.page} must be a whole number from 1`);
+    const form = buildOrderListForm(list, request, this.#credentials, this.#gatewayUtcOffsetMinutes);
+    const maxBytes = Math.max(this.#maxResponseBytes, MAX_LIST_RESPONSE_BYTES);
+    const posted = await postForm(joinUrl(this.#queryHost, path), form, { ...this.#postOptions(), maxResponseBytes: maxBytes });
+    return readOrderListAnswer(posted, readRow, request.page, this.#credentials, this.#gatewayUtcOffsetMinutes, maxBytes);
   }
 
   /** Closes the connection pool the client created (not a dispatcher passed in). */

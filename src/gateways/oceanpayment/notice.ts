@@ -4,6 +4,8 @@
  * (refund, chargeBack, …) use a formula nobody has published, so they are never verified here and
  * must only lead to a signed query, never to a state change by themselves.
  */
+import { readBusinessNoticeClaims } from './business-notice.ts';
+import type { BusinessNoticeClaims } from './business-notice.ts';
 import type { ChargeOutcome } from './outcome.ts';
 import { outcomeFromPaymentFields } from './outcome.ts';
 import type { MerchantCredentials } from './sign.ts';
@@ -29,6 +31,8 @@ export interface BusinessNotice {
   /** refund, partialRefund, chargeBack, re-presentment, retrieval, …; '' when absent. */
   readonly noticeType: string;
   readonly fields: Record<string, string>;
+  /** The documented fields, typed; unverified claims that only a signed query can confirm. */
+  readonly claims: BusinessNoticeClaims;
 }
 
 export interface MalformedNotice {
@@ -56,7 +60,7 @@ export function parseNotice(body: string | Uint8Array, credentials: MerchantCred
     (noticeType === '' && Object.hasOwn(fields, 'response_type') && Object.hasOwn(fields, 'payment_status'));
   if (isTransaction) return readPaymentResult(fields, credentials);
   if (noticeType !== '' || Object.hasOwn(fields, 'push_status')) {
-    return { kind: 'business', verified: false, noticeType, fields };
+    return { kind: 'business', verified: false, noticeType, fields, claims: readBusinessNoticeClaims(fields) };
   }
   return {
     kind: 'malformed',

@@ -78,8 +78,12 @@ export const REFUND_REQUEST_FIELDS: SignatureFields = [
   'account', 'terminal', 'payment_id', 'refund_number', 'refund_type', 'refund_amount', 'refund_description',
 ];
 
-/** `/service/queryRefund` (§1.6). CONFIRMED by recomputation. */
-export const REFUND_QUERY_REQUEST_FIELDS: SignatureFields = ['account', 'terminal', 'refund_id'];
+/**
+ * `/service/queryRefund` (§1.6, §10). CONFIRMED by recomputation with refund_id alone; the
+ * `refund_number` slot after it comes from Oceanpayment's own code (§10, medium confidence). An
+ * empty refund_number hashes the same as leaving it out.
+ */
+export const REFUND_QUERY_REQUEST_FIELDS: SignatureFields = ['account', 'terminal', 'refund_id', 'refund_number'];
 
 /** Pre-auth capture/void, `/gateway/service/auth` (§1.6, §3.3); order_amount optional. CONFIRMED by recomputation. */
 export const PREAUTH_REQUEST_FIELDS: SignatureFields = [

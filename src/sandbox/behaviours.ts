@@ -43,3 +43,22 @@ export function behaviourForToken(quickpayId: string): Behaviour {
   const token = quickpayId.trim().toLowerCase();
   return BEHAVIOURS.find((row) => token.startsWith(row.prefix))?.behaviour ?? DEFAULT_BEHAVIOUR;
 }
+
+/**
+ * What the sandbox does with refunds of a payment, chosen the same way by the start of the
+ * payment's card token (the payment itself is approved like any other). Documented in the README.
+ */
+export type RefundBehaviour = 'refund' | 'refund-pending' | 'refund-refused';
+
+export const REFUND_BEHAVIOURS: ReadonlyArray<{ readonly prefix: string; readonly behaviour: RefundBehaviour; readonly description: string }> = [
+  { prefix: 'refund-pending', behaviour: 'refund-pending', description: 'refunds are accepted and stay pending ("pending for days") until settled with POST /sandbox/refunds/{refund_id}' },
+  { prefix: 'refund-refused', behaviour: 'refund-refused', description: 'refunds are refused for insufficient balance (sandbox code S06)' },
+];
+
+/** Everything else: accepted, then refunded after refundDelayMs, with a refund or partialRefund notice. */
+export const DEFAULT_REFUND_BEHAVIOUR: RefundBehaviour = 'refund';
+
+export function refundBehaviourForToken(quickpayId: string): RefundBehaviour {
+  const token = quickpayId.trim().toLowerCase();
+  return REFUND_BEHAVIOURS.find((row) => token.startsWith(row.prefix))?.behaviour ?? DEFAULT_REFUND_BEHAVIOUR;
+}

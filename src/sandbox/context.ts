@@ -2,7 +2,7 @@
  * The state every sandbox handler shares. One object per running sandbox; nothing is global, so
  * several sandboxes can run in one process (the tests do).
  */
-import type { TerminalCredentials } from '../gateways/oceanpayment/sign.ts';
+import type { SignatureFields, TerminalCredentials } from '../gateways/oceanpayment/sign.ts';
 import type { FaultSettings } from './faults.ts';
 import type { Ledger } from './ledger.ts';
 import type { NoticeDispatcher } from './notice-dispatcher.ts';
@@ -28,6 +28,8 @@ export interface SandboxContext {
   readonly logger: SandboxLogger | undefined;
   readonly timeoutHoldMs: number;
   readonly pendingNoticeDelayMs: number;
+  readonly refundDelayMs: number;
+  readonly businessNoticeSignatureFields: SignatureFields;
   /** Key for pay_id tokens, fresh per sandbox. */
   readonly payIdKey: Buffer;
   /** 3-D Secure charges waiting for the customer, by ledger row. */

@@ -39,7 +39,7 @@ export async function handleDirectPay(context: SandboxContext, form: Form, respo
   const index = context.ledger.record({
     account, terminal, orderNumber: field(form, 'order_number'), quickpayId,
     serviceMode: field(form, 'service_mode'), amount: field(form, 'order_amount'), currency: field(form, 'order_currency'),
-    orderNotes: field(form, 'order_notes'), status, details, behaviour, fault, at,
+    orderNotes: field(form, 'order_notes'), status, details, behaviour, fault, at, noticeUrl: field(form, 'noticeUrl'),
   });
   const charge = context.ledger.get(index);
   const payUrl = behaviour === '3ds' ? payUrlFor(context, index) : '';

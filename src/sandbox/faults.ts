@@ -6,7 +6,7 @@
 import { ValidationError } from '../lib/errors.ts';
 
 export interface FaultSettings {
-  /** Added before every gateway answer (charge and query). */
+  /** Added before every gateway answer (charge, query, refund and order list). */
   readonly latencyMs: number;
   /** Share of charges answered with HTTP 502 (the charge is still booked). */
   readonly serverErrorShare: number;

@@ -1,6 +1,7 @@
 /**
  * Everything the sandbox was asked to do and did: one row per `/gateway/direct/pay` request
- * (charges and rejected requests) and one per notice delivery attempt.
+ * (charges and rejected requests), one per notice delivery attempt, and the refunds and
+ * chargebacks of each payment (business-ledger.ts).
  *
  * Stored column-wise so a million charges fit comfortably in one process: numbers live in typed
  * arrays, repeated strings (accounts, amounts, currencies, tokens, details) are interned, the
@@ -12,16 +13,22 @@
  */
 import { BEHAVIOUR_CODES } from './behaviours.ts';
 import type { Behaviour } from './behaviours.ts';
+import { BusinessLedger } from './business-ledger.ts';
+import type { BusinessSummary, ChargebackEntry, RefundEntry } from './business-ledger.ts';
 import { addToIndex, Column, Interner } from './columns.ts';
 
 export const CHARGE_STATUSES = ['rejected', 'approved', 'declined', 'pending', 'action_required'] as const;
 export type ChargeStatus = (typeof CHARGE_STATUSES)[number];
 
-export const FAULT_KINDS = ['none', 'server_error', 'timeout', 'garbled'] as const;
+/** `out_of_band`: an approved payment booked with `POST /sandbox/orders`, which the merchant never sent. */
+export const FAULT_KINDS = ['none', 'server_error', 'timeout', 'garbled', 'out_of_band'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-/** `result`: the genuine notice; `duplicate`: a second copy; `stale`: an older pending state sent late; `forged`: must be rejected. */
-export const NOTICE_KINDS = ['result', 'duplicate', 'stale', 'forged'] as const;
+/**
+ * `result`: the genuine notice; `duplicate`: a second copy; `stale`: an older pending state sent
+ * late; `forged`: must be rejected; `refund`, `chargeback`: business notices about the payment.
+ */
+export const NOTICE_KINDS = ['result', 'duplicate', 'stale', 'forged', 'refund', 'chargeback'] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
 /** Longest string kept from a rejected request, so hostile input cannot grow the ledger much. */
@@ -42,11 +49,14 @@ export interface NewCharge {
   readonly behaviour: Behaviour;
   readonly fault: FaultKind;
   readonly at: number;
+  /** Where its notices go (refund and chargeback notices too); '' or absent for none. */
+  readonly noticeUrl?: string;
 }
 
 /** One row as handlers need it. */
-export interface ChargeView extends Omit<NewCharge, 'at'> {
+export interface ChargeView extends Omit<NewCharge, 'at' | 'noticeUrl'> {
   readonly index: number;
+  readonly noticeUrl: string;
   readonly paymentId: string;
   readonly createdAt: number;
   readonly updatedAt: number;
@@ -55,7 +65,7 @@ export interface ChargeView extends Omit<NewCharge, 'at'> {
 export interface NoticeDelivery {
   readonly at: number;
   readonly kind: NoticeKind;
-  /** The payment_status the notice carried (-1, 0 or 1). */
+  /** The payment_status the notice carried (-1, 0 or 1); for refund and chargeback notices, their push_status. */
   readonly paymentStatus: number;
   /** 1 for the first attempt. */
   readonly attempt: number;
@@ -86,6 +96,8 @@ export interface LedgerEntry {
   readonly notices: ReadonlyArray<{
     at: string; kind: NoticeKind; payment_status: number; attempt: number; http_status: number; acknowledged: boolean;
   }>;
+  readonly refunds: readonly RefundEntry[];
+  readonly chargebacks: readonly ChargebackEntry[];
 }
 
 export interface LedgerSummary {
@@ -96,12 +108,17 @@ export interface LedgerSummary {
   readonly double_charge_examples: ReadonlyArray<{ order_notes: string; order_numbers: string[] }>;
   readonly notices: { attempts: number; acknowledged: number };
   readonly queries: number;
+  /** Refunds by status (`refused`: requests answered with a refusal) and chargebacks. */
+  readonly refunds: BusinessSummary['refunds'];
+  readonly chargebacks: number;
 }
 
 const MAX_DOUBLE_CHARGE_EXAMPLES = 20;
 const MAX_ORDER_NUMBERS_PER_EXAMPLE = 10;
 
 export class Ledger {
+  /** Refunds and chargebacks, by payment row. */
+  readonly business = new BusinessLedger();
   #size = 0;
   readonly #orderNumbers: string[] = [];
   readonly #orderNotes: string[] = [];
@@ -117,10 +134,14 @@ export class Ledger {
   readonly #status = new Column((n) => new Uint8Array(n));
   readonly #behaviour = new Column((n) => new Uint8Array(n));
   readonly #fault = new Column((n) => new Uint8Array(n));
+  readonly #noticeUrl = new Column((n) => new Int32Array(n));
   readonly #createdAt = new Column((n) => new Float64Array(n));
   readonly #updatedAt = new Column((n) => new Float64Array(n));
   /** Last delivery row of each charge, -1 for none; deliveries link back to the previous one. */
   readonly #lastDelivery = new Column((n) => new Int32Array(n));
+  /** Approved rows ordered by approval time (updatedAt), for the successful-orders list. */
+  #approvals = 0;
+  readonly #approvalOrder = new Column((n) => new Int32Array(n));
   /** Charges (not rejected requests) per token id, for `decline-once`. */
   readonly #chargesPerToken = new Column((n) => new Int32Array(n));
 
@@ -168,6 +189,7 @@ export class Ledger {
     this.#status.set(grow, index, CHARGE_STATUSES.indexOf(charge.status));
     this.#behaviour.set(grow, index, BEHAVIOUR_CODES.indexOf(charge.behaviour));
     this.#fault.set(grow, index, FAULT_KINDS.indexOf(charge.fault));
+    this.#noticeUrl.set(grow, index, this.#strings.id(keep(charge.noticeUrl ?? '')));
     this.#createdAt.set(grow, index, charge.at);
     this.#updatedAt.set(grow, index, charge.at);
     this.#lastDelivery.set(grow, index, -1);
@@ -217,6 +239,7 @@ export class Ledger {
       details: this.#strings.value(this.#details.data[index]),
       behaviour: BEHAVIOUR_CODES[this.#behaviour.data[index] ?? 0] ?? 'approve',
       fault: FAULT_KINDS[this.#fault.data[index] ?? 0] ?? 'none',
+      noticeUrl: this.#strings.value(this.#noticeUrl.data[index]),
       createdAt,
       updatedAt: this.#updatedAt.data[index] ?? createdAt,
     };
@@ -234,6 +257,26 @@ export class Ledger {
     return this.chargesForOrder(orderNumber, account).some(
       (index) => this.status(index) === 'approved' && this.#strings.value(this.#terminal.data[index]) === terminal,
     );
+  }
+
+  /** The charge row of a payment_id this ledger issued, or undefined. */
+  chargeForPaymentId(paymentId: string): number | undefined {
+    if (!/^\d{21}$/.test(paymentId)) return undefined;
+    const index = Number(paymentId.slice(12));
+    if (index >= this.#size || this.status(index) === 'rejected') return undefined;
+    return paymentIdFor(index, this.#createdAt.data[index] ?? 0) === paymentId ? index : undefined;
+  }
+
+  /** Approved rows whose approval time is within [from, to] (milliseconds, inclusive), oldest first. */
+  approvedBetween(from: number, to: number): number[] {
+    const order = this.#approvalOrder.data;
+    const rows: number[] = [];
+    for (let position = this.#firstApprovalAtOrAfter(from); position < this.#approvals; position += 1) {
+      const index = order[position] ?? 0;
+      if ((this.#updatedAt.data[index] ?? 0) > to) break;
+      rows.push(index);
+    }
+    return rows;
   }
 
   /** Charges made so far with this token. */
@@ -318,6 +361,7 @@ export class Ledger {
         http_status: delivery.httpStatus,
         acknowledged: delivery.acknowledged,
       })),
+      ...this.business.entriesFor(index),
     };
   }
 
@@ -329,10 +373,12 @@ export class Ledger {
       double_charge_examples: this.#doubleChargeExamples.map((example) => ({ ...example, order_numbers: [...example.order_numbers] })),
       notices: { attempts: this.#deliveries, acknowledged: this.#acknowledged },
       queries: this.#queries,
+      ...this.business.summary(),
     };
   }
 
   #noteApproval(index: number): void {
+    this.#indexApproval(index);
     const notes = this.#orderNotes[index] ?? '';
     if (notes === '') return;
     const earlier = this.#approvedByNotes.get(notes);
@@ -353,6 +399,29 @@ export class Ledger {
       }
     }
     addToIndex(this.#approvedByNotes, notes, index);
+  }
+
+  /** Approvals arrive in time order, except payments booked out of band in the past: those are inserted. */
+  #indexApproval(index: number): void {
+    const position = this.#firstApprovalAtOrAfter((this.#updatedAt.data[index] ?? 0) + 1);
+    this.#approvalOrder.ensure(this.#approvals + 1);
+    const order = this.#approvalOrder.data;
+    order.copyWithin(position + 1, position, this.#approvals);
+    order[position] = index;
+    this.#approvals += 1;
+  }
+
+  /** Position in approval order of the first approval at or after `at`. */
+  #firstApprovalAtOrAfter(at: number): number {
+    const order = this.#approvalOrder.data;
+    let low = 0;
+    let high = this.#approvals;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((this.#updatedAt.data[order[middle] ?? 0] ?? 0) < at) low = middle + 1;
+      else high = middle;
+    }
+    return low;
   }
 
   #chargesForOrderAnyAccount(orderNumber: string): number[] {

@@ -20,6 +20,8 @@ export interface NoticeToSend {
   readonly kind: NoticeKind;
   /** Signed payment-result fields; notice_type, push_dateTime and response_type are added per attempt. */
   readonly fields: ReadonlyArray<readonly [string, string]>;
+  /** The body for an attempt pushed at `pushedAt`, for notices that are not payment results (refunds, chargebacks). */
+  readonly body?: (pushedAt: number) => string;
 }
 
 export interface NoticeDispatcherOptions {
@@ -77,11 +79,12 @@ export class NoticeDispatcher {
 
   async #deliver(chargeIndex: number, noticeUrl: string, notice: NoticeToSend): Promise<void> {
     const { ledger, timers, retryDelaysMs, logger } = this.#options;
-    const paymentStatus = Number(notice.fields.find(([name]) => name === 'payment_status')?.[1] ?? 0);
+    const status = notice.fields.find(([name]) => name === 'payment_status') ?? notice.fields.find(([name]) => name === 'push_status');
+    const paymentStatus = Number(status?.[1] ?? 0);
     for (const [position, delay] of retryDelaysMs.entries()) {
       await timers.sleep(delay);
       const at = Date.now();
-      const answer = await this.#post(noticeUrl, noticeXml(notice.fields, at));
+      const answer = await this.#post(noticeUrl, notice.body ? notice.body(at) : noticeXml(notice.fields, at));
       if (this.#abort.signal.aborted) throw new SandboxClosedError();
       const attempt = position + 1;
       ledger.recordDelivery(chargeIndex, { at, kind: notice.kind, paymentStatus, attempt, ...answer });

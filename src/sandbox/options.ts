@@ -2,7 +2,7 @@
  * What a sandbox is started with, and the defaults shared with the worker: the public sample
  * account, terminal and secure code from Oceanpayment's documentation.
  */
-import type { TerminalCredentials } from '../gateways/oceanpayment/sign.ts';
+import type { SignatureFields, TerminalCredentials } from '../gateways/oceanpayment/sign.ts';
 import type { FaultSettings } from './faults.ts';
 
 export const SANDBOX_DEFAULT_ACCOUNT = '995149';
@@ -14,6 +14,7 @@ export const DEFAULT_NOTICE_RETRY_DELAYS_MS: readonly number[] = [0, 60_000, 300
 export const MAX_NOTICE_ATTEMPTS = 5;
 export const DEFAULT_TIMEOUT_HOLD_MS = 120_000;
 export const DEFAULT_PENDING_NOTICE_DELAY_MS = 2_000;
+export const DEFAULT_REFUND_DELAY_MS = 2_000;
 export const DEFAULT_NOTICE_TIMEOUT_MS = 10_000;
 
 /** The subset of a pino logger the sandbox uses. */
@@ -34,6 +35,14 @@ export interface SandboxOptions extends Partial<FaultSettings> {
   readonly timeoutHoldMs?: number;
   /** How long the `pending` behaviour waits before approving and sending the notice. */
   readonly pendingNoticeDelayMs?: number;
+  /** How long an accepted refund (default behaviour) stays pending before it is refunded and its notice sent. */
+  readonly refundDelayMs?: number;
+  /**
+   * The fields whose values sign refund and chargeback notices. The real formula is unpublished
+   * (§1.5), so the sandbox uses its own (SANDBOX_BUSINESS_NOTICE_SIGN_FIELDS) and lets it be
+   * changed; rebill never verifies these notices.
+   */
+  readonly businessNoticeSignatureFields?: SignatureFields;
   /** Per-attempt limit when delivering a notice. */
   readonly noticeTimeoutMs?: number;
   /** Seed for every random choice (faults, forgeries) so runs repeat; random when absent. */

@@ -54,14 +54,27 @@ export async function handleOrderQuery(context: SandboxContext, form: Form, resp
   for (const orderNumber of wanted) {
     for (const index of context.ledger.chargesForOrder(orderNumber, account)) {
       const charge = context.ledger.get(index);
-      children.push(['paymentInfo', paymentInfo(charge, secureCodeFor(context, charge.account, charge.terminal) ?? secureCode)]);
+      const business = businessStatuses(context, index);
+      children.push(['paymentInfo', paymentInfo(charge, business, secureCodeFor(context, charge.account, charge.terminal) ?? secureCode)]);
     }
   }
   // An unknown order: just the echo of the request, no paymentInfo.
   sendXml(response, buildXml('response', children.length > 0 ? children : [['account', account], ['terminal', terminal]]));
 }
 
-function paymentInfo(charge: ChargeView, secureCode: string): XmlChildren {
+/**
+ * `refund_status` and `chargeBack_status`: 1 when the payment has a completed refund or a
+ * chargeback, else 0 (the value in the documentation's example).
+ */
+function businessStatuses(context: SandboxContext, index: number): { refund: string; chargeBack: string } {
+  const { business } = context.ledger;
+  return {
+    refund: business.refundsOf(index).some((row) => business.refundStatus(row) === 'refunded') ? '1' : '0',
+    chargeBack: business.chargebacksOf(index).length > 0 ? '1' : '0',
+  };
+}
+
+function paymentInfo(charge: ChargeView, business: { refund: string; chargeBack: string }, secureCode: string): XmlChildren {
   const paymentResults = paymentStatusFor(charge.status);
   const signValue = sign(SANDBOX_QUERY_ENTRY_SIGN_FIELDS, {
     account: charge.account, terminal: charge.terminal, order_number: charge.orderNumber,
@@ -87,8 +100,8 @@ function paymentInfo(charge: ChargeView, secureCode: string): XmlChildren {
     ['auth_status', ''],
     ['payment_debitTime', ''],
     ['pay_barCode', ''],
-    ['refund_status', ''],
-    ['chargeBack_status', ''],
+    ['refund_status', business.refund],
+    ['chargeBack_status', business.chargeBack],
     ['duplicate_status', ''],
     ['update_status', ''],
   ];

@@ -4,12 +4,16 @@
  * that request only.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { recordChargeback } from './chargebacks.ts';
 import type { SandboxContext } from './context.ts';
 import { handleDirectPay } from './direct-pay.ts';
 import { faultProblems, mergeFaults } from './faults.ts';
 import type { FaultSettings } from './faults.ts';
 import { MAX_REQUEST_BYTES, parseForm, readBody, sendJson, sendText } from './http-util.ts';
+import { handleBusinessOrdersList, handleSuccessOrdersList } from './order-lists.ts';
 import { handleOrderQuery } from './order-query.ts';
+import { bookOutOfBandOrder } from './out-of-band-orders.ts';
+import { handleApplyRefund, handleRefundQuery, settleRefundByControl } from './refunds.ts';
 import { completeChallenge, PAY_URL_PATH, showChallenge } from './three-d-secure.ts';
 import { SandboxClosedError } from './timers.ts';
 
@@ -19,10 +23,17 @@ const MAX_PAGE_SIZE = 1000;
 const INDEX_TEXT = `Oceanpayment sandbox
 POST /gateway/direct/pay          charge a stored card token (form-urlencoded)
 POST /service/check/normal        order query (form-urlencoded)
+POST /service/applyRefund         refund a payment (form-urlencoded)
+POST /service/queryRefund         refund status (form-urlencoded)
+POST /service/QueryOrdersList     approved payments in a time window, paged (form-urlencoded)
+POST /service/BusinessOrdersList  refunds and chargebacks in a time window, paged (form-urlencoded)
 GET  ${PAY_URL_PATH}?pay_id=…  3-D Secure page
 GET  /sandbox/ledger?offset=&limit=&order_number=
 GET  /sandbox/ledger/summary
-GET  /sandbox/faults, POST /sandbox/faults (JSON)`;
+GET  /sandbox/faults, POST /sandbox/faults (JSON)
+POST /sandbox/refunds/{refund_id}  settle a pending refund: {"status": "refunded" | "failed"}
+POST /sandbox/chargebacks          charge back an order: {"order_number": "…"}
+POST /sandbox/orders               book an approved payment the merchant never sent: {"order_number", "amount", "currency"}`;
 
 type Handler = (context: SandboxContext, request: IncomingMessage, response: ServerResponse, url: URL) => Promise<void> | void;
 
@@ -33,6 +44,12 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
   '/service/check/normal': {
     POST: withForm((context, form, response) => handleOrderQuery(context, form, response)),
   },
+  '/service/applyRefund': { POST: withForm((context, form, response) => handleApplyRefund(context, form, response)) },
+  '/service/queryRefund': { POST: withForm((context, form, response) => handleRefundQuery(context, form, response)) },
+  '/service/QueryOrdersList': { POST: withForm((context, form, response) => handleSuccessOrdersList(context, form, response)) },
+  '/service/BusinessOrdersList': { POST: withForm((context, form, response) => handleBusinessOrdersList(context, form, response)) },
+  '/sandbox/chargebacks': { POST: recordChargeback },
+  '/sandbox/orders': { POST: bookOutOfBandOrder },
   [PAY_URL_PATH]: {
     GET: (context, _request, response, url) => showChallenge(context, url.searchParams.get('pay_id') ?? '', response),
     POST: withForm((context, form, response, url) => completeChallenge(context, url.searchParams.get('pay_id') ?? '', form, response)),
@@ -46,10 +63,21 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
   '/': { GET: (_context, _request, response) => sendText(response, 200, INDEX_TEXT) },
 };
 
+/** Routes whose last path segment is an id, by the path before it. */
+const ID_ROUTES: Record<string, Partial<Record<string, Handler>>> = {
+  '/sandbox/refunds/': { POST: settleRefundByControl },
+};
+
+function routesFor(pathname: string): Partial<Record<string, Handler>> | undefined {
+  if (Object.hasOwn(ROUTES, pathname)) return ROUTES[pathname];
+  const prefix = pathname.slice(0, pathname.lastIndexOf('/') + 1);
+  return Object.hasOwn(ID_ROUTES, prefix) && pathname.length > prefix.length ? ID_ROUTES[prefix] : undefined;
+}
+
 export function createRouter(context: SandboxContext): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
     const url = new URL(request.url ?? '/', 'http://sandbox.invalid');
-    const routes = Object.hasOwn(ROUTES, url.pathname) ? ROUTES[url.pathname] : undefined;
+    const routes = routesFor(url.pathname);
     const method = request.method ?? 'GET';
     const handler = routes && Object.hasOwn(routes, method) ? routes[method] : undefined;
     if (!routes) return sendText(response, 404, `no such endpoint: ${url.pathname}`);

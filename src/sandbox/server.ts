@@ -1,6 +1,7 @@
 /**
  * Starts the Oceanpayment sandbox: a plain node:http server speaking enough of the gateway's
- * protocol for rebill's charges, queries, 3-D Secure and notices, with faults on demand.
+ * protocol for rebill's charges, queries, refunds, order lists, 3-D Secure and notices, with
+ * faults on demand.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -13,10 +14,11 @@ import { Ledger } from './ledger.ts';
 import { NoticeDispatcher } from './notice-dispatcher.ts';
 import {
   DEFAULT_NOTICE_RETRY_DELAYS_MS, DEFAULT_NOTICE_TIMEOUT_MS, DEFAULT_PENDING_NOTICE_DELAY_MS,
-  DEFAULT_TIMEOUT_HOLD_MS, MAX_NOTICE_ATTEMPTS,
+  DEFAULT_REFUND_DELAY_MS, DEFAULT_TIMEOUT_HOLD_MS, MAX_NOTICE_ATTEMPTS,
 } from './options.ts';
 import type { SandboxOptions } from './options.ts';
 import { seededRandom } from './random.ts';
+import { SANDBOX_BUSINESS_NOTICE_SIGN_FIELDS } from './business-notices.ts';
 import { createRouter } from './router.ts';
 import { Timers } from './timers.ts';
 
@@ -56,6 +58,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     logger: options.logger,
     timeoutHoldMs: options.timeoutHoldMs ?? DEFAULT_TIMEOUT_HOLD_MS,
     pendingNoticeDelayMs: options.pendingNoticeDelayMs ?? DEFAULT_PENDING_NOTICE_DELAY_MS,
+    refundDelayMs: options.refundDelayMs ?? DEFAULT_REFUND_DELAY_MS,
+    businessNoticeSignatureFields: options.businessNoticeSignatureFields ?? SANDBOX_BUSINESS_NOTICE_SIGN_FIELDS,
     payIdKey: randomBytes(32),
     callbacks: new Map(),
   };
@@ -111,7 +115,7 @@ function optionProblems(options: SandboxOptions): string[] {
   if (delays && (delays.length === 0 || delays.length > MAX_NOTICE_ATTEMPTS || delays.some((ms) => !(ms >= 0)))) {
     problems.push(`noticeRetryDelaysMs must hold 1 to ${MAX_NOTICE_ATTEMPTS} delays >= 0 (the gateway tries at most ${MAX_NOTICE_ATTEMPTS} times)`);
   }
-  for (const name of ['timeoutHoldMs', 'pendingNoticeDelayMs', 'noticeTimeoutMs'] as const) {
+  for (const name of ['timeoutHoldMs', 'pendingNoticeDelayMs', 'refundDelayMs', 'noticeTimeoutMs'] as const) {
     const value = options[name];
     if (value !== undefined && !(value >= 0 && Number.isFinite(value))) problems.push(`${name} must be a number of milliseconds >= 0`);
   }

@@ -56,6 +56,7 @@ describe('ledger over HTTP', () => {
       quickpay_id: 'card-a', service_mode: 'Q2', amount: '25.00', currency: 'GBP', order_notes: 'sub_a:2024-Q1',
       status: 'approved', payment_details: '80000:Transaction Approved', behaviour: 'approve', fault: 'none',
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), updated_at: expect.any(String), notices: [],
+      refunds: [], chargebacks: [],
     });
     expect(all.entries[3]).toMatchObject({ payment_id: '', payment_details: expect.stringMatching(/^20061:/) });
     expect(new Set(all.entries.map((entry) => entry.payment_id)).size).toBe(5);

@@ -267,14 +267,21 @@ export class Ledger {
     return paymentIdFor(index, this.#createdAt.data[index] ?? 0) === paymentId ? index : undefined;
   }
 
-  /** Approved rows whose approval time is within [from, to] (milliseconds, inclusive), oldest first. */
-  approvedBetween(from: number, to: number): number[] {
+  /**
+   * Approved rows of one account and terminal whose approval time is within [from, to]
+   * (milliseconds, inclusive), oldest first. Compares interned ids, so a day of many thousand
+   * payments is paged through without building a view of each.
+   */
+  approvedBetween(from: number, to: number, where: { readonly account: string; readonly terminal: string }): number[] {
+    const account = this.#strings.existingId(where.account);
+    const terminal = this.#strings.existingId(where.terminal);
+    if (account === undefined || terminal === undefined) return [];
     const order = this.#approvalOrder.data;
     const rows: number[] = [];
     for (let position = this.#firstApprovalAtOrAfter(from); position < this.#approvals; position += 1) {
       const index = order[position] ?? 0;
       if ((this.#updatedAt.data[index] ?? 0) > to) break;
-      rows.push(index);
+      if (this.#account.data[index] === account && this.#terminal.data[index] === terminal) rows.push(index);
     }
     return rows;
   }

@@ -48,10 +48,12 @@ export async function handleSuccessOrdersList(context: SandboxContext, form: For
   await context.timers.sleep(context.faults.latencyMs);
   if (!parsed.ok) return sendXml(response, errorAnswer(form, parsed));
   const { request } = parsed;
-  const rows = context.ledger.approvedBetween(request.from, request.to)
-    .map((index) => context.ledger.get(index))
-    .filter((charge) => charge.account === request.account && charge.terminal === request.terminal);
-  sendXml(response, pageAnswer(request, rows, (charge) => [
+  const rows = context.ledger.approvedBetween(request.from, request.to, request);
+  sendXml(response, pageAnswer(request, rows, (index) => successChildren(context.ledger.get(index))));
+}
+
+function successChildren(charge: ChargeView): XmlChildren {
+  return [
     ['account', charge.account],
     ['terminal', charge.terminal],
     ['payment_id', charge.paymentId],
@@ -60,7 +62,7 @@ export async function handleSuccessOrdersList(context: SandboxContext, form: For
     ['order_amount', charge.amount],
     ['methods', 'Credit Card'],
     ['payment_dateTime', gatewayDateTime(charge.updatedAt)],
-  ]));
+  ];
 }
 
 interface BusinessRow {

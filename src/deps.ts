@@ -17,7 +17,7 @@ import { OceanpaymentClient } from './gateways/oceanpayment/client.ts';
 import { engineSettings, type RenewalEngine } from './renewals/engine.ts';
 import { createMetrics, type Metrics } from './worker/metrics.ts';
 import type { Db } from './db/connect.ts';
-import type PgBoss from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import { customerNotifications, type NotificationSettings } from './email/customer-notifications.ts';
 import { emlFileTransport, smtpTransport, type MailTransport } from './email/transport.ts';
 import type { FollowUps } from './subscriptions/transitions.ts';

@@ -6,9 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../../src/lib/project-root.ts';
 
-export const REBILL_BIN = fileURLToPath(new URL('../../bin/rebill.mjs', import.meta.url));
+export const REBILL_BIN = join(projectRoot(), 'bin', 'rebill.mjs');
 
 export interface LogLine {
   level: number;

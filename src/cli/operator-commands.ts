@@ -1,5 +1,5 @@
 /** Commands that act on one subscription's charging: retry, resolve, update-token. */
-import type PgBoss from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import { createEngine, customerNotificationsFor, dunningPolicy, gatewayClient, operatorActor } from '../deps.ts';
 import { ConflictError } from '../lib/errors.ts';
 import { escapeControlCharacters } from '../lib/printable.ts';

@@ -11,7 +11,7 @@ export async function prepareDatabase(handle: DatabaseHandle): Promise<Migration
   try {
     await createQueues(boss);
   } finally {
-    await boss.stop({ graceful: false, wait: true });
+    await boss.stop({ graceful: false });
   }
   return report;
 }

@@ -3,7 +3,7 @@
  * change (so an e-mail exists exactly when its cause does), writes the outbox and queues delivery.
  * For 3-D Secure it also creates the payment link the e-mail carries.
  */
-import type PgBoss from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import type { Tx } from '../db/connect.ts';
 import { OPEN_ATTEMPT_STATUSES } from '../db/database.ts';
 import { addLinkToken, claimDueReminders, closeLinksOfAttempts, createPaymentLink } from '../payment-links/payment-link.repo.ts';

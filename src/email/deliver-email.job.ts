@@ -2,7 +2,7 @@
  * Delivering one outbox message: claim it (so it can never go twice), send it, record where it
  * went. A failure before the message left is retried with backoff; anything else is not resent.
  */
-import type PgBoss from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import type { Db, DbOrTx } from '../db/connect.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -32,9 +32,9 @@ export interface EmailJob {
 export async function dispatchMessages(boss: PgBoss, tx: DbOrTx, messageIds: readonly number[], startAfter?: Date): Promise<void> {
   if (!messageIds.length) return;
   await boss.insert(
-    messageIds.map((messageId) => ({ name: EMAIL_QUEUE, data: { messageId }, ...(startAfter ? { startAfter: startAfter.toISOString() } : {}) })),
-    // pg-boss 10 supports insert(jobs, { db }) but its type declarations omit the option.
-    { db: transactionExecutor(tx) } as never,
+    EMAIL_QUEUE,
+    messageIds.map((messageId) => ({ data: { messageId }, ...(startAfter ? { startAfter } : {}) })),
+    { db: transactionExecutor(tx) },
   );
 }
 

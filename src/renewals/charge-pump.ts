@@ -3,7 +3,7 @@
  * charges each batch (claim together, send concurrently, record together), and completes the
  * jobs. When the queue runs low it asks the scheduler for more.
  */
-import type PgBoss from 'pg-boss';
+import type { Job, PgBoss } from 'pg-boss';
 import type { Logger } from '../lib/logger.ts';
 import { QUEUES, type ChargeJob } from './queue.ts';
 
@@ -72,7 +72,7 @@ export class ChargePump {
         continue;
       }
       const wanted = Math.min(room, this.settings.batchSize);
-      let jobs: PgBoss.Job<ChargeJob>[] = [];
+      let jobs: Job<ChargeJob>[] = [];
       try {
         jobs = await this.boss.fetch<ChargeJob>(QUEUES.charge, { batchSize: wanted });
       } catch (error) {
@@ -94,7 +94,7 @@ export class ChargePump {
     }
   }
 
-  async #process(jobs: PgBoss.Job<ChargeJob>[]): Promise<void> {
+  async #process(jobs: Job<ChargeJob>[]): Promise<void> {
     const ids = jobs.map((j) => j.id);
     try {
       await this.charge([...new Set(jobs.map((j) => j.data.subscriptionId))]);

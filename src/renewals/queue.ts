@@ -4,7 +4,7 @@
  */
 import { CompiledQuery } from 'kysely';
 import type pg from 'pg';
-import PgBoss from 'pg-boss';
+import { PgBoss, fromKysely, type Db as BossDb } from 'pg-boss';
 import type { DbOrTx } from '../db/connect.ts';
 import type { Logger } from '../lib/logger.ts';
 
@@ -24,17 +24,14 @@ export interface ChargeJob {
   period: number;
 }
 
-/** pg-boss's executor interface over our pool or a Kysely transaction. */
-interface Executor {
-  executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
-}
-
-export function poolExecutor(pool: pg.Pool): Executor {
+/** pg-boss's executor interface over our pool. */
+export function poolExecutor(pool: pg.Pool): BossDb {
   return { executeSql: (text, values) => pool.query(text, values as unknown[]) };
 }
 
-export function transactionExecutor(db: DbOrTx): Executor {
-  return { executeSql: async (text, values) => ({ rows: (await db.executeQuery(CompiledQuery.raw(text, values ?? []))).rows }) };
+/** pg-boss statements run inside the caller's Kysely transaction (or straight on the pool). */
+export function transactionExecutor(db: DbOrTx): BossDb {
+  return fromKysely(db);
 }
 
 export interface BossOptions {
@@ -50,12 +47,9 @@ export function createBoss(pool: pg.Pool, options: BossOptions): PgBoss {
     supervise: options.background,
     schedule: options.background,
     migrate: true,
-    // Jobs are pointers, not records: keep the finished ones briefly.
-    archiveCompletedAfterSeconds: 3600,
-    deleteAfterDays: 1,
     cronMonitorIntervalSeconds: 10,
-  } as PgBoss.ConstructorOptions);
-  boss.on('error', (error) => options.logger?.error({ err: error }, 'job queue error'));
+  });
+  boss.on('error', (error: unknown) => options.logger?.error({ err: error }, 'job queue error'));
   return boss;
 }
 
@@ -65,22 +59,22 @@ export function createBoss(pool: pg.Pool, options: BossOptions): PgBoss {
  */
 const CHARGE_JOB_EXPIRY_SECONDS = 15 * 60;
 
+/** Jobs are pointers, not records: finished ones are kept an hour. */
+const FINISHED_JOB_RETENTION_SECONDS = 3600;
+
 /** Creates rebill's queues (idempotent). */
 export async function createQueues(boss: PgBoss): Promise<void> {
-  await boss.createQueue(QUEUES.charge, { name: QUEUES.charge, retryLimit: 10, retryDelay: 15, retryBackoff: true, expireInSeconds: CHARGE_JOB_EXPIRY_SECONDS });
-  await boss.createQueue(QUEUES.schedule, { name: QUEUES.schedule, retryLimit: 0, expireInSeconds: 600 });
+  const common = { deleteAfterSeconds: FINISHED_JOB_RETENTION_SECONDS };
+  await boss.createQueue(QUEUES.charge, { ...common, retryLimit: 10, retryDelay: 15, retryBackoff: true, expireInSeconds: CHARGE_JOB_EXPIRY_SECONDS });
+  await boss.createQueue(QUEUES.schedule, { ...common, retryLimit: 0, expireInSeconds: 600 });
   // Delivery retries are decided per message (the outbox knows what is safe to resend).
-  await boss.createQueue(QUEUES.email, { name: QUEUES.email, retryLimit: 0, expireInSeconds: 600 });
+  await boss.createQueue(QUEUES.email, { ...common, retryLimit: 0, expireInSeconds: 600 });
 }
 
 /** Inserts charge jobs inside the caller's transaction, so they exist exactly when its changes do. */
 export async function insertChargeJobs(boss: PgBoss, tx: DbOrTx, jobs: readonly ChargeJob[]): Promise<void> {
   if (!jobs.length) return;
-  await boss.insert(
-    jobs.map((job) => ({ name: QUEUES.charge, data: job })),
-    // pg-boss 10 supports insert(jobs, { db }) but its type declarations omit the option.
-    { db: transactionExecutor(tx) } as never,
-  );
+  await boss.insert(QUEUES.charge, jobs.map((job) => ({ data: job })), { db: transactionExecutor(tx) });
 }
 
 /** Charge jobs waiting to be picked up. */

@@ -4,7 +4,7 @@
  * queue is kept short (`maxQueued`); the charge pump asks for another pass as it drains.
  */
 import { sql } from 'kysely';
-import type PgBoss from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/connect.ts';
 import { insertChargeJobs, queuedChargeJobs } from './queue.ts';
 

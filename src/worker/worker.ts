@@ -58,7 +58,7 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
 
     const boss = createBoss(database.pool, { background: true, logger });
     await boss.start();
-    closers.push({ name: 'job queue', close: () => boss.stop({ graceful: true, wait: true, timeout: 10_000 }) });
+    closers.push({ name: 'job queue', close: () => boss.stop({ graceful: true, timeout: 10_000 }) });
     await createQueues(boss);
 
     const metrics = createMetrics(() => unresolvedByStatus(db));

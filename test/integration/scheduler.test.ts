@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type PgBoss from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import { silentLogger } from '../../src/lib/logger.ts';
 import { ChargePump } from '../../src/renewals/charge-pump.ts';
 import { chargeSubscriptions } from '../../src/renewals/charge-renewal.job.ts';
@@ -16,7 +16,7 @@ beforeAll(async () => {
   await boss.start();
 });
 afterAll(async () => {
-  await boss.stop({ graceful: false, wait: true });
+  await boss.stop({ graceful: false });
 });
 
 const jobs = async () =>

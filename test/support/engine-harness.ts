@@ -27,7 +27,7 @@ import { useTestDatabase, type TestDatabase } from './database.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type PgBoss from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import { createBoss } from '../../src/renewals/queue.ts';
 import { customerNotifications, queueDueReminders } from '../../src/email/customer-notifications.ts';
 import { deliverMessage, type MailDeps } from '../../src/email/deliver-email.job.ts';
@@ -155,7 +155,7 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
   });
 
   afterAll(async () => {
-    await state.boss?.stop({ graceful: false, wait: true });
+    await state.boss?.stop({ graceful: false });
     if (state.outboxDir) rmSync(state.outboxDir, { recursive: true, force: true });
     await state.sandbox?.close();
     await state.listener?.close();

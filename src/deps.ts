@@ -9,6 +9,7 @@ import { connectDatabase, type DatabaseHandle } from './db/connect.ts';
 import { acquireEmbeddedPostgres, type EmbeddedLease } from './db/embedded.ts';
 import { pendingMigrations } from './db/migrate.ts';
 import { prepareDatabase } from './db/prepare.ts';
+import { queueUpgradePending } from './renewals/queue-upgrade.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import type { Logger } from './lib/logger.ts';
 import type { DunningPolicy } from './subscriptions/subscription-machine.ts';
@@ -53,8 +54,10 @@ export async function openDatabase(
     if (options.migrate === 'always' || (options.migrate === 'auto' && lease)) {
       const report = await prepareDatabase(handle);
       if (report.applied.length) logger.info({ applied: report.applied }, 'database migrated');
+      if (report.queueUpgrade) logger.info({ moved: report.queueUpgrade }, 'job queue upgraded from pg-boss 10; waiting jobs and schedules kept');
     } else if (options.migrate === 'auto') {
       const pending = await pendingMigrations(handle.db);
+      if (await queueUpgradePending(handle.db)) pending.push('the job queue upgrade from pg-boss 10');
       if (pending.length) {
         throw new Error(`the database schema is not up to date (${pending.join(', ')} pending): run \`rebill migrate\` first`);
       }

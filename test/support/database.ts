@@ -31,6 +31,16 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
   return { ...handle, name, url: url.toString() };
 }
 
+/** A database with nothing in it (no rebill schema), e.g. to restore an old dump into. */
+export async function createEmptyDatabase(label: string): Promise<TestDatabase> {
+  const name = `rebill_${label.replace(/\W+/g, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+  await admin((c) => c.query(`create database ${name} template template0`));
+  const url = new URL(inject('adminUrl'));
+  url.pathname = `/${name}`;
+  const handle = connectDatabase(url.toString(), { poolSize: 5, applicationName: 'rebill-test' });
+  return { ...handle, name, url: url.toString() };
+}
+
 export async function dropTestDatabase(database: TestDatabase): Promise<void> {
   await database.close();
   await admin((c) => c.query(`drop database if exists ${database.name} with (force)`));

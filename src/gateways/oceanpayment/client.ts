@@ -92,6 +92,9 @@ export class OceanpaymentClient {
       headersTimeout: this.#timeoutMs,
       bodyTimeout: this.#timeoutMs,
       keepAliveTimeout: KEEP_ALIVE_MS,
+      // undici 8 would speak HTTP/2 when the server offers it; the gateway's integration is
+      // specified and tested over HTTP/1.1, so stay there.
+      allowH2: false,
     });
   }
 

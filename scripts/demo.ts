@@ -12,7 +12,6 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DateTime, type DurationLikeObject } from 'luxon';
-import { simpleParser } from 'mailparser';
 import { loadConfig, type Config } from '../src/config.ts';
 import type { Db } from '../src/db/connect.ts';
 import type { ChargeAttempt, EventRow, Subscription } from '../src/db/database.ts';
@@ -26,6 +25,7 @@ import { enrolMany, validateEnrolment, type EnrolInput } from '../src/subscripti
 import { cancelSubscription } from '../src/subscriptions/operator-actions.ts';
 import { startWorker, type RunningWorker } from '../src/worker/worker.ts';
 import { freePort } from '../src/lib/ports.ts';
+import { readEml } from './lib/eml.ts';
 
 const DATA_DIR = '.rebill/demo';
 const SETTLE_TIMEOUT_MS = 90_000;
@@ -279,9 +279,9 @@ async function waitForActionRequiredEmail(outboxDir: string, email: string): Pro
     for (const name of await readdir(outboxDir).catch(() => [] as string[])) {
       if (!name.endsWith('-action_required.eml')) continue;
       const file = join(outboxDir, name);
-      const parsed = await simpleParser(await readFile(file));
-      const to = Array.isArray(parsed.to) ? parsed.to.map((a) => a.text).join(', ') : (parsed.to?.text ?? '');
-      const link = parsed.text?.match(/https?:\/\/\S+\/pay\/[A-Za-z0-9_-]+/)?.[0];
+      const parsed = readEml(await readFile(file));
+      const to = parsed.to;
+      const link = parsed.text.match(/https?:\/\/\S+\/pay\/[A-Za-z0-9_-]+/)?.[0];
       if (to.includes(email) && link) return { file, link };
     }
     await sleep(100);
@@ -453,9 +453,8 @@ async function printEmails(config: Config): Promise<void> {
   out(`E-mails to customers (${files.length}), written as .eml files in ${relative(process.cwd(), dir)}/`);
   out('-'.repeat(60));
   for (const name of files) {
-    const parsed = await simpleParser(await readFile(join(dir, name)));
-    const to = Array.isArray(parsed.to) ? parsed.to.map((a) => a.text).join(', ') : (parsed.to?.text ?? '');
-    out(`  ${name.padEnd(34)} to ${to.padEnd(20)} "${parsed.subject ?? ''}"`);
+    const parsed = readEml(await readFile(join(dir, name)));
+    out(`  ${name.padEnd(34)} to ${parsed.to.padEnd(20)} "${parsed.subject}"`);
   }
   out('Open them in any mail client, or read them as text: they carry a plain-text and an HTML part.');
 }

@@ -46,6 +46,8 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
       await close().catch((error: unknown) => logger.error({ err: error }, `could not close ${name}`));
     }
   };
+  // The first line says which Node.js runs it: the project brings its own, the machine may have another.
+  logger.info({ node: process.version, pid: process.pid }, `rebill worker starting on Node.js ${process.version}`);
   try {
     const gateway = await setUpGateway(config, logger);
     closers.push({ name: 'gateway', close: () => gateway.close() });

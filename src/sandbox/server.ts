@@ -77,7 +77,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     });
   });
   const { port } = server.address() as AddressInfo;
-  context.baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  // Listening on every interface (in a container) is no address to send a browser to: links
+  // then name the loopback, which a published port maps to the same port.
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  context.baseUrl = `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
   options.logger?.info({ url: context.baseUrl, accounts: context.accounts.map(({ account, terminal }) => ({ account, terminal })) }, 'sandbox listening');
 
   let closing: Promise<void> | undefined;

@@ -16,7 +16,7 @@ jobs and schedules are kept (stop that release's workers first).
   async run(args, ctx) {
     const report = await ctx.withDatabase((handle) => prepareDatabase(handle, ctx.clock().now()), { migrate: 'never' });
     if (args.json) {
-      printJson(ctx.stdout, { applied: report.applied, job_queue_upgrade: report.queueUpgrade });
+      printJson(ctx.stdout, { applied: report.applied, ...(report.queueUpgrade ? { job_queue_upgrade: report.queueUpgrade } : {}) });
       return EXIT_OK;
     }
     if (report.applied.length) ctx.stdout.write(`Applied: ${report.applied.join(', ')}\n`);

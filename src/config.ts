@@ -37,7 +37,7 @@ export const ENV_VARS = [
   { name: 'OCEANPAYMENT_METHODS', default: 'Credit Card', doc: 'The `methods` field sent with charges.' },
   { name: 'REBILL_SANDBOX_PORT', default: '8081', doc: 'Port of the built-in sandbox the worker starts when no account is configured (CLI commands such as `resolve` reach it there; 0: any free port).' },
   { name: 'REBILL_PUBLIC_URL', default: 'http://localhost:8080', doc: 'How the gateway and customers reach this worker: `noticeUrl`, `backUrl` and e-mailed links are built from it. Must be `https://` in production.', shown: 'without-credentials' },
-  { name: 'REBILL_HOST', default: '127.0.0.1', doc: 'Address the worker listens on: `127.0.0.1` answers this machine only; `0.0.0.0` every interface (in a container, or behind a proxy on another host).' },
+  { name: 'REBILL_HOST', default: '127.0.0.1', doc: 'Address the worker (and its built-in sandbox) listens on: `127.0.0.1` answers this machine only; `0.0.0.0` every interface (in a container, or behind a proxy on another host).' },
   { name: 'REBILL_PORT', default: '8080', doc: 'Port the worker listens on (health, metrics, notices, return page, payment links).' },
   { name: 'REBILL_MERCHANT_NAME', default: 'rebill', doc: 'Your business name, shown to customers on pages and in e-mails, and the name their e-mails come from.' },
   { name: 'REBILL_SUPPORT_EMAIL', default: 'support@example.com', doc: 'Where customers are told to write for help (pages and e-mails); a plain address such as help@shop.example.' },

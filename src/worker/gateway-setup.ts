@@ -22,7 +22,9 @@ export async function setUpGateway(config: Config, logger: Logger): Promise<Gate
   let queryUrl = config.gateway.queryUrl;
   if (config.gateway.builtinSandbox) {
     try {
-      sandbox = await startSandbox({ accounts: [credentials], port: config.gateway.sandboxPort, logger: logger.child({ component: 'sandbox' }) });
+      // On the worker's address, so in a container (REBILL_HOST=0.0.0.0) its published port
+      // reaches the 3-D Secure page that e-mailed links lead to.
+      sandbox = await startSandbox({ accounts: [credentials], host: config.http.host, port: config.gateway.sandboxPort, logger: logger.child({ component: 'sandbox' }) });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
         throw new Error(

@@ -4,7 +4,8 @@
  * rebill stops at once with one line saying what it needs.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -20,8 +21,10 @@ const PLAIN_PATH = (process.env.PATH ?? '').split(delimiter).filter((dir) => !di
 const env = { PATH: PLAIN_PATH, HOME: process.env.HOME };
 
 const database = useTestDatabase('node_runtime');
+const dataDir = mkdtempSync(join(tmpdir(), 'rebill-node-runtime-'));
 const started: number[] = [];
 afterAll(() => {
+  rmSync(dataDir, { recursive: true, force: true });
   for (const pid of started) {
     try {
       process.kill(-pid, 'SIGKILL');
@@ -46,7 +49,7 @@ describe('the Node.js rebill runs on', () => {
     const child = spawn('npm', ['start', '--silent'], {
       cwd: ROOT,
       detached: true, // its own process group: npm and the worker stop together
-      env: { ...env, DATABASE_URL: database.current.url, REBILL_PORT: String(await freePort()), REBILL_SANDBOX_PORT: String(await freePort()), LOG_LEVEL: 'info' },
+      env: { ...env, REBILL_DATA_DIR: dataDir, DATABASE_URL: database.current.url, REBILL_PORT: String(await freePort()), REBILL_SANDBOX_PORT: String(await freePort()), LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     started.push(child.pid!);

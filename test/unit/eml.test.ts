@@ -11,7 +11,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let nextId = 1;
 async function written(fields: Pick<OutboxMessage, 'to_address' | 'subject' | 'text_body' | 'html_body'>): Promise<Buffer> {
-  const message = { id: nextId++, kind: 'action_required', ...fields } as OutboxMessage;
+  const id = nextId++;
+  const message = { id, kind: 'action_required', created_at: new Date(), message_key: `key${id}`, ...fields } as OutboxMessage;
   return readFileSync(await emlFileTransport(dir).deliver(message, 'Northwind Coffee Club <billing@northwind.example>'));
 }
 

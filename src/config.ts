@@ -9,7 +9,7 @@ import { parseDuration, parseDurationList } from './lib/durations.ts';
 import { emailAddressProblem } from './lib/email-address.ts';
 import { controlCharacterProblem } from './lib/printable.ts';
 import { credentialsIn, scrubSecrets, withoutCredentials } from './lib/secrets.ts';
-import { SANDBOX_DEFAULT_ACCOUNT, SANDBOX_DEFAULT_SECURE_CODE, SANDBOX_DEFAULT_TERMINAL } from './sandbox/options.ts';
+import { SANDBOX_DEFAULT_ACCOUNT, SANDBOX_DEFAULT_SECURE_CODE, SANDBOX_DEFAULT_TERMINAL } from './payments/providers/oceanpayment/sandbox/options.ts';
 
 export interface EnvVarSpec {
   readonly name: string;

@@ -1,5 +1,5 @@
 import { INTERVALS, formatInZone, isInterval, isTimeZone, parseInstant, upcomingRenewals } from '../plans/billing-calendar.ts';
-import { serviceModeFor } from '../plans/service-mode.ts';
+import { serviceModeFor } from '../payments/providers/oceanpayment/service-mode.ts';
 import { EXIT_OK, UsageError, optional, printJson, required, wholeNumber, type Command } from './command.ts';
 
 export const calendarCommand: Command = {

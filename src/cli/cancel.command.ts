@@ -1,6 +1,6 @@
 import { customerNotificationsFor, dunningPolicy, operatorActor } from '../deps.ts';
-import { createBoss } from '../renewals/queue.ts';
-import { cancelSubscription } from '../subscriptions/operator-actions.ts';
+import { createBoss } from '../billing/queue.ts';
+import { cancelSubscription } from '../billing/operator-actions.ts';
 import { EXIT_OK, optional, printJson, type Command } from './command.ts';
 import { subscriptionJson, subscriptionText } from './present.ts';
 

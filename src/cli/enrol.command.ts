@@ -2,8 +2,8 @@ import { INTERVALS } from '../plans/billing-calendar.ts';
 import { enrol } from '../subscriptions/enrol.ts';
 import { ConflictError } from '../lib/errors.ts';
 import { operatorActor } from '../deps.ts';
-import { createBoss } from '../renewals/queue.ts';
-import { queueChargeNow } from '../renewals/schedule-renewals.job.ts';
+import { createBoss } from '../billing/queue.ts';
+import { queueChargeNow } from '../billing/schedule-renewals.job.ts';
 import { EXIT_OK, optional, printJson, required, type Command } from './command.ts';
 import { subscriptionJson, subscriptionText } from './present.ts';
 

@@ -1,6 +1,6 @@
 import { EXIT_OK, printJson, type Command } from './command.ts';
 import { prepareDatabase } from '../db/prepare.ts';
-import type { QueueUpgradeReport } from '../renewals/queue-upgrade.ts';
+import type { QueueUpgradeReport } from '../billing/queue-upgrade.ts';
 
 export const migrateCommand: Command = {
   name: 'migrate',

@@ -3,12 +3,12 @@ import type { PgBoss } from 'pg-boss';
 import { createEngine, customerNotificationsFor, dunningPolicy, gatewayClient, operatorActor } from '../deps.ts';
 import { ConflictError } from '../lib/errors.ts';
 import { escapeControlCharacters } from '../lib/printable.ts';
-import { openAttemptOf } from '../renewals/charge-attempt.repo.ts';
-import { queryAttempts } from '../renewals/janitor.ts';
-import { createBoss } from '../renewals/queue.ts';
-import { queueChargeNow } from '../renewals/schedule-renewals.job.ts';
+import { openAttemptOf } from '../payments/transactions/transaction.repo.ts';
+import { queryAttempts } from '../billing/janitor.ts';
+import { createBoss } from '../billing/queue.ts';
+import { queueChargeNow } from '../billing/schedule-renewals.job.ts';
 import { getSubscription } from '../subscriptions/lookup.ts';
-import { requestRetry, updateToken, type OperatorContext } from '../subscriptions/operator-actions.ts';
+import { requestRetry, updateToken, type OperatorContext } from '../billing/operator-actions.ts';
 import { EXIT_OK, optional, printJson, required, type Command, type CommandContext, type Parsed } from './command.ts';
 import { attemptJson, subscriptionJson, subscriptionText } from './present.ts';
 

@@ -7,7 +7,7 @@ import type { ChargeAttempt, EventRow, Subscription } from '../db/database.ts';
 import { formatAmount } from '../lib/money.ts';
 import { escapeControlCharacters as printable } from '../lib/printable.ts';
 import { formatInZone } from '../plans/billing-calendar.ts';
-import { serviceModeFor } from '../plans/service-mode.ts';
+import { serviceModeFor } from '../payments/providers/oceanpayment/service-mode.ts';
 
 const at = (value: Date | null, zone: string) => (value ? formatInZone(value, zone) : null);
 

@@ -1,6 +1,6 @@
 import { parseDurationList } from '../lib/durations.ts';
 import { createLogger } from '../lib/logger.ts';
-import { sandboxOptionsFromEnv, startSandbox } from '../sandbox/index.ts';
+import { sandboxOptionsFromEnv, startSandbox } from '../payments/providers/oceanpayment/sandbox/index.ts';
 import { EXIT_OK, UsageError, optional, wholeNumber, type Command } from './command.ts';
 
 export const sandboxCommand: Command = {

@@ -1,5 +1,5 @@
-import { attemptsOf } from '../renewals/charge-attempt.repo.ts';
-import { eventsOf } from '../subscriptions/events.repo.ts';
+import { attemptsOf } from '../payments/transactions/transaction.repo.ts';
+import { eventsOf } from '../events/events.repo.ts';
 import { NotFoundError } from '../lib/errors.ts';
 import { getSubscription, getSubscriptionByExternalId, isSubscriptionId } from '../subscriptions/lookup.ts';
 import { EXIT_OK, printJson, type Command } from './command.ts';

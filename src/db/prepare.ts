@@ -1,6 +1,6 @@
 /** Brings a database to what this version of rebill needs: its own schema and pg-boss's. */
-import { createBoss, createQueues } from '../renewals/queue.ts';
-import { moveLegacyQueue, setAsideLegacyQueue, type QueueUpgradeReport } from '../renewals/queue-upgrade.ts';
+import { createBoss, createQueues } from '../billing/queue.ts';
+import { moveLegacyQueue, setAsideLegacyQueue, type QueueUpgradeReport } from '../billing/queue-upgrade.ts';
 import type { DatabaseHandle } from './connect.ts';
 import { migrateToLatest, type MigrationReport } from './migrate.ts';
 

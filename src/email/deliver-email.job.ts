@@ -7,7 +7,7 @@ import type { Db, DbOrTx } from '../db/connect.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../worker/metrics.ts';
-import { QUEUES, transactionExecutor } from '../renewals/queue.ts';
+import { QUEUES, transactionExecutor } from '../billing/queue.ts';
 import { claimMessage, markAbandonedUncertain, markRetry, markSent, markUncertain, overdueMessageIds } from './outbox.repo.ts';
 import { RetryableDeliveryError, type MailTransport } from './transport.ts';
 

@@ -2,7 +2,7 @@
  * The e-mails customers receive, as pure functions of their facts: a plain-text and an HTML part
  * for each, every value HTML-escaped, dates in the customer's own time zone.
  */
-import { DateTime } from 'luxon';
+import { formatWhen } from '../lib/customer-time.ts';
 import { html, htmlPage, type SafeHtml } from '../lib/html.ts';
 import { displayMoney, type Money } from '../lib/money.ts';
 import type { Interval } from '../plans/billing-calendar.ts';
@@ -35,11 +35,6 @@ export interface ComposedMessage {
 }
 
 const EVERY: Record<Interval, string> = { week: 'weekly', month: 'monthly', quarter: 'quarterly', 'half-year': 'half-yearly', year: 'yearly' };
-
-/** "Monday 1 March 2027 at 19:00 (America/New_York)": the customer's own wall-clock time, and which zone it is. */
-export function formatWhen(instant: Date, timezone: string): string {
-  return `${DateTime.fromJSDate(instant, { zone: timezone }).setLocale('en-GB').toFormat("cccc d LLLL yyyy 'at' HH:mm")} (${timezone})`;
-}
 
 export function composeMessage(ctx: MessageContext, message: CustomerMessage): ComposedMessage {
   const { name: merchant, supportEmail } = ctx.merchant;

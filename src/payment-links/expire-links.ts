@@ -3,11 +3,11 @@
  * notice been lost: never lose a charge); only if it knows nothing final does the attempt expire,
  * and dunning continues: the next retry asks the bank again, and a new link goes out if it must.
  */
-import type { ChargeOutcome } from '../gateways/oceanpayment/outcome.ts';
-import type { Resolution } from '../renewals/attempt-machine.ts';
-import { recordContext, type RenewalEngine } from '../renewals/engine.ts';
-import { resolutionFromQuery } from '../renewals/janitor.ts';
-import { recordOutcomes, type OutcomeReport } from '../renewals/record-outcomes.ts';
+import type { ChargeOutcome } from '../payments/providers/oceanpayment/outcome.ts';
+import type { Resolution } from '../payments/transactions/charge-machine.ts';
+import { recordContext, type RenewalEngine } from '../billing/engine.ts';
+import { resolutionFromQuery } from '../billing/janitor.ts';
+import { recordOutcomes, type OutcomeReport } from '../billing/record-outcomes.ts';
 import { attemptsWithExpiredLinks } from './payment-link.repo.ts';
 
 const FINAL: readonly ChargeOutcome['kind'][] = ['approved', 'declined'];

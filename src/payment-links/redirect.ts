@@ -10,9 +10,9 @@ import type { Clock } from '../lib/clock.ts';
 import { html, htmlPage, type SafeHtml } from '../lib/html.ts';
 import type { Logger } from '../lib/logger.ts';
 import { displayMoney } from '../lib/money.ts';
-import { insertEvents } from '../subscriptions/events.repo.ts';
+import { insertEvents } from '../events/events.repo.ts';
 import { findLinkByToken, recordLinkClick } from './payment-link.repo.ts';
-import { formatWhen } from '../email/messages.ts';
+import { formatWhen } from '../lib/customer-time.ts';
 
 export interface PaymentLinkSettings {
   db: Db;

@@ -22,7 +22,7 @@ import {
   renewalAt,
   type Interval,
 } from '../plans/billing-calendar.ts';
-import { insertEvents, type NewEvent } from './events.repo.ts';
+import { insertEvents, type NewEvent } from '../events/events.repo.ts';
 import {
   findLiveSubscriptionsWithTerms,
   findSubscriptionsByExternalId,

@@ -14,7 +14,7 @@ import type { Db, DbOrTx, Tx } from '../db/connect.ts';
 import type { NewSubscription } from '../db/database.ts';
 import { ConflictError, NotFoundError } from '../lib/errors.ts';
 import { enrolledEvent, validateEnrolment, type EnrolField, type EnrolInput } from './enrol.ts';
-import { insertEvents } from './events.repo.ts';
+import { insertEvents } from '../events/events.repo.ts';
 import { CsvFileError, csvRecordBatches, type CsvRecord, type ReadProgress } from './import-csv-records.ts';
 import { DuplicatesInFile, duplicatesInDatabase, type ImportCandidate } from './import-duplicates.ts';
 import { insertSubscriptions, isExternalIdTaken, lockEnrolments } from './subscription.repo.ts';

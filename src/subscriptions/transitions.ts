@@ -4,7 +4,7 @@
  */
 import type { Tx } from '../db/connect.ts';
 import type { ChargeAttempt, Subscription } from '../db/database.ts';
-import type { NewEvent } from './events.repo.ts';
+import type { NewEvent } from '../events/events.repo.ts';
 import type { SubscriptionChange } from './subscription.repo.ts';
 import { stateOf } from './subscription.repo.ts';
 import {

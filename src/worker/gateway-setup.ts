@@ -1,10 +1,10 @@
 /** The gateway the worker talks to: Oceanpayment, a sandbox elsewhere, or a sandbox it starts itself. */
 import type { Config } from '../config.ts';
-import type { Gateway } from '../gateways/gateway.ts';
-import { OceanpaymentClient } from '../gateways/oceanpayment/client.ts';
+import type { Gateway } from '../payments/provider.ts';
+import { OceanpaymentClient } from '../payments/providers/oceanpayment/client.ts';
 import type { Logger } from '../lib/logger.ts';
 import { withoutCredentials } from '../lib/secrets.ts';
-import { startSandbox, type Sandbox } from '../sandbox/index.ts';
+import { startSandbox, type Sandbox } from '../payments/providers/oceanpayment/sandbox/index.ts';
 
 export interface GatewaySetup {
   gateway: Gateway;

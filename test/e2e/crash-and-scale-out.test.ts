@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Sandbox } from '../../src/sandbox/index.ts';
+import type { Sandbox } from '../../src/payments/providers/oceanpayment/sandbox/index.ts';
 import { createTestDatabase, dropTestDatabase } from '../support/database.ts';
 import { approvedByPeriod, freePort, seedDueSubscriptions, settlement, startTestSandbox, startWorkers, waitUntil, waitUntilAllPaid, workerEnv } from '../support/e2e.ts';
 import { startWorkerProcess, type WorkerProcess } from '../../scripts/lib/rebill-process.ts';

@@ -6,7 +6,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../src/lib/clock.ts';
-import type { Sandbox } from '../../src/sandbox/index.ts';
+import type { Sandbox } from '../../src/payments/providers/oceanpayment/sandbox/index.ts';
 import { CHROMIUM_PATH, hasChromium, launchChromium, saveScreenshot } from '../support/browser.ts';
 import { runCliJson } from '../support/cli.ts';
 import { useTestDatabase } from '../support/database.ts';

@@ -4,7 +4,7 @@
  * `rebill show --json`, with the sandbox's ledger agreeing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Sandbox } from '../../src/sandbox/index.ts';
+import type { Sandbox } from '../../src/payments/providers/oceanpayment/sandbox/index.ts';
 import { runCli, runCliJson } from '../support/cli.ts';
 import { useTestDatabase } from '../support/database.ts';
 import { approvedByPeriod, freePort, startTestSandbox, waitUntil, workerEnv } from '../support/e2e.ts';

@@ -6,7 +6,7 @@
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Sandbox } from '../../src/sandbox/index.ts';
+import type { Sandbox } from '../../src/payments/providers/oceanpayment/sandbox/index.ts';
 import { startWorkerProcess, type WorkerProcess } from '../../scripts/lib/rebill-process.ts';
 import { runCliJson } from '../support/cli.ts';
 import { createTestDatabase, dropTestDatabase, type TestDatabase } from '../support/database.ts';

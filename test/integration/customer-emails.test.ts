@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../src/lib/clock.ts';
-import { cancelSubscription } from '../../src/subscriptions/operator-actions.ts';
+import { cancelSubscription } from '../../src/billing/operator-actions.ts';
 import { useHarness } from '../support/engine-harness.ts';
 
 const h = useHarness('customer_emails', { notifications: { sendReceipts: true } });

@@ -4,8 +4,8 @@
  * confirms it, and one unstorable notice never costs a genuine one its place.
  */
 import { describe, expect, it } from 'vitest';
-import { receiveNotices } from '../../src/notices/apply-notice.ts';
-import { claimCharges } from '../../src/renewals/claim-charges.ts';
+import { receiveNotices } from '../../src/inbound/apply-notice.ts';
+import { claimCharges } from '../../src/billing/claim-charges.ts';
 import { HOUR_MS } from '../../src/lib/clock.ts';
 import { MERCHANT, useHarness } from '../support/engine-harness.ts';
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { claimCharges } from '../../src/renewals/claim-charges.ts';
-import { recordOutcomes } from '../../src/renewals/record-outcomes.ts';
-import { recordContext } from '../../src/renewals/engine.ts';
+import { claimCharges } from '../../src/billing/claim-charges.ts';
+import { recordOutcomes } from '../../src/billing/record-outcomes.ts';
+import { recordContext } from '../../src/billing/engine.ts';
 import { connectDatabase } from '../../src/db/connect.ts';
 import { startHttpServer } from '../../src/http/server.ts';
 import { silentLogger } from '../../src/lib/logger.ts';
-import { gatewayRoutes } from '../../src/notices/listener.ts';
+import { gatewayRoutes } from '../../src/inbound/listener.ts';
 import { MERCHANT, useHarness } from '../support/engine-harness.ts';
 
 const h = useHarness('notices', { sandbox: { noticeRetryDelaysMs: [0, 50, 100, 200, 400] } });

@@ -4,7 +4,7 @@ import { simpleParser } from 'mailparser';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { hashLinkToken } from '../../src/payment-links/payment-link.repo.ts';
-import { cancelSubscription } from '../../src/subscriptions/operator-actions.ts';
+import { cancelSubscription } from '../../src/billing/operator-actions.ts';
 import { useHarness } from '../support/engine-harness.ts';
 
 const h = useHarness('links', { notifications: {} });

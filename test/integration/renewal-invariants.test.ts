@@ -1,12 +1,12 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { claimCharges } from '../../src/renewals/claim-charges.ts';
-import { chargeSubscriptions } from '../../src/renewals/charge-renewal.job.ts';
-import { cancelSubscription } from '../../src/subscriptions/operator-actions.ts';
-import { OceanpaymentClient } from '../../src/gateways/oceanpayment/client.ts';
+import { claimCharges } from '../../src/billing/claim-charges.ts';
+import { chargeSubscriptions } from '../../src/billing/charge-renewal.job.ts';
+import { cancelSubscription } from '../../src/billing/operator-actions.ts';
+import { OceanpaymentClient } from '../../src/payments/providers/oceanpayment/client.ts';
 import { readBody, send, startHttpServer } from '../../src/http/server.ts';
 import { silentLogger } from '../../src/lib/logger.ts';
-import { renewalChargeRequest } from '../../src/renewals/renewal-request.ts';
+import { renewalChargeRequest } from '../../src/billing/renewal-request.ts';
 import { MERCHANT, useHarness } from '../support/engine-harness.ts';
 
 const h = useHarness('invariants');

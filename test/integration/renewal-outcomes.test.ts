@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { OceanpaymentClient } from '../../src/gateways/oceanpayment/client.ts';
+import { OceanpaymentClient } from '../../src/payments/providers/oceanpayment/client.ts';
 import { DAY_MS } from '../../src/lib/clock.ts';
-import { claimCharges, orderNumberFor } from '../../src/renewals/claim-charges.ts';
-import { updateToken } from '../../src/subscriptions/operator-actions.ts';
+import { claimCharges, orderNumberFor } from '../../src/billing/claim-charges.ts';
+import { updateToken } from '../../src/billing/operator-actions.ts';
 import { MERCHANT, useHarness } from '../support/engine-harness.ts';
 
 const h = useHarness('outcomes');

@@ -1,7 +1,7 @@
 import { SAMPLE_MERCHANT, useSandboxClient } from '../support/sandbox-client.ts';
 import { describe, expect, it } from 'vitest';
-import type { ChargeRequest } from '../../src/gateways/oceanpayment/client.ts';
-import { parseBrowserReturn, parseNotice } from '../../src/gateways/oceanpayment/notice.ts';
+import type { ChargeRequest } from '../../src/payments/providers/oceanpayment/client.ts';
+import { parseBrowserReturn, parseNotice } from '../../src/payments/providers/oceanpayment/notice.ts';
 
 const MERCHANT = SAMPLE_MERCHANT;
 const setup = useSandboxClient({ seed: 3, noticeRetryDelaysMs: [0, 20] });

@@ -1,11 +1,11 @@
 import { SAMPLE_MERCHANT, useSandboxClient } from '../support/sandbox-client.ts';
 import { describe, expect, it } from 'vitest';
-import { OceanpaymentClient } from '../../src/gateways/oceanpayment/client.ts';
-import type { ChargeRequest } from '../../src/gateways/oceanpayment/client.ts';
-import { parseNotice } from '../../src/gateways/oceanpayment/notice.ts';
-import type { TransactionNotice } from '../../src/gateways/oceanpayment/notice.ts';
-import { DIRECT_PAY_REQUEST_FIELDS } from '../../src/gateways/oceanpayment/sign.ts';
-import type { LedgerSummary } from '../../src/sandbox/index.ts';
+import { OceanpaymentClient } from '../../src/payments/providers/oceanpayment/client.ts';
+import type { ChargeRequest } from '../../src/payments/providers/oceanpayment/client.ts';
+import { parseNotice } from '../../src/payments/providers/oceanpayment/notice.ts';
+import type { TransactionNotice } from '../../src/payments/providers/oceanpayment/notice.ts';
+import { DIRECT_PAY_REQUEST_FIELDS } from '../../src/payments/providers/oceanpayment/sign.ts';
+import type { LedgerSummary } from '../../src/payments/providers/oceanpayment/sandbox/index.ts';
 
 const MERCHANT = SAMPLE_MERCHANT;
 const setup = useSandboxClient({ seed: 7, noticeRetryDelaysMs: [0, 20, 20, 20, 20], pendingNoticeDelayMs: 100, timeoutHoldMs: 5_000 });

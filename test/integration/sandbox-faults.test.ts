@@ -1,9 +1,9 @@
 import { SAMPLE_MERCHANT, useSandboxClient } from '../support/sandbox-client.ts';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OceanpaymentClient } from '../../src/gateways/oceanpayment/client.ts';
-import type { ChargeRequest } from '../../src/gateways/oceanpayment/client.ts';
-import { parseNotice } from '../../src/gateways/oceanpayment/notice.ts';
-import { NO_FAULTS, startSandbox } from '../../src/sandbox/index.ts';
+import { OceanpaymentClient } from '../../src/payments/providers/oceanpayment/client.ts';
+import type { ChargeRequest } from '../../src/payments/providers/oceanpayment/client.ts';
+import { parseNotice } from '../../src/payments/providers/oceanpayment/notice.ts';
+import { NO_FAULTS, startSandbox } from '../../src/payments/providers/oceanpayment/sandbox/index.ts';
 
 const MERCHANT = SAMPLE_MERCHANT;
 const setup = useSandboxClient({ seed: 11, noticeRetryDelaysMs: [0, 20, 20], timeoutHoldMs: 5_000 });

@@ -1,11 +1,11 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildChargeForm } from '../../src/gateways/oceanpayment/charge-request.ts';
-import { OceanpaymentClient } from '../../src/gateways/oceanpayment/client.ts';
-import { PAYMENT_RESULT_FIELDS, QUICKPAY_CHARGE_REQUEST_FIELDS, sign, verify } from '../../src/gateways/oceanpayment/sign.ts';
-import { parseFlatXml } from '../../src/gateways/oceanpayment/xml.ts';
-import { startSandbox } from '../../src/sandbox/index.ts';
-import type { Sandbox } from '../../src/sandbox/index.ts';
+import { buildChargeForm } from '../../src/payments/providers/oceanpayment/charge-request.ts';
+import { OceanpaymentClient } from '../../src/payments/providers/oceanpayment/client.ts';
+import { PAYMENT_RESULT_FIELDS, QUICKPAY_CHARGE_REQUEST_FIELDS, sign, verify } from '../../src/payments/providers/oceanpayment/sign.ts';
+import { parseFlatXml } from '../../src/payments/providers/oceanpayment/xml.ts';
+import { startSandbox } from '../../src/payments/providers/oceanpayment/sandbox/index.ts';
+import type { Sandbox } from '../../src/payments/providers/oceanpayment/sandbox/index.ts';
 
 const MERCHANT = { account: '995149', terminal: '99514901', secureCode: '12345678' };
 const SECOND_TERMINAL = { account: '995149', terminal: '99514902', secureCode: 'second-terminal-code' };

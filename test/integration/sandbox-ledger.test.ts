@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OceanpaymentClient } from '../../src/gateways/oceanpayment/client.ts';
-import type { ChargeRequest } from '../../src/gateways/oceanpayment/client.ts';
-import { Ledger, startSandbox } from '../../src/sandbox/index.ts';
-import type { LedgerEntry, LedgerSummary, Sandbox } from '../../src/sandbox/index.ts';
+import { OceanpaymentClient } from '../../src/payments/providers/oceanpayment/client.ts';
+import type { ChargeRequest } from '../../src/payments/providers/oceanpayment/client.ts';
+import { Ledger, startSandbox } from '../../src/payments/providers/oceanpayment/sandbox/index.ts';
+import type { LedgerEntry, LedgerSummary, Sandbox } from '../../src/payments/providers/oceanpayment/sandbox/index.ts';
 
 const MERCHANT = { account: '995149', terminal: '99514901', secureCode: '12345678' };
 

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { OceanpaymentClient } from '../../src/gateways/oceanpayment/client.ts';
-import type { ChargeRequest } from '../../src/gateways/oceanpayment/client.ts';
-import { parseNotice } from '../../src/gateways/oceanpayment/notice.ts';
-import { startMerchantStub, startSandbox } from '../../src/sandbox/index.ts';
-import type { MerchantStub, Sandbox } from '../../src/sandbox/index.ts';
+import { OceanpaymentClient } from '../../src/payments/providers/oceanpayment/client.ts';
+import type { ChargeRequest } from '../../src/payments/providers/oceanpayment/client.ts';
+import { parseNotice } from '../../src/payments/providers/oceanpayment/notice.ts';
+import { startMerchantStub, startSandbox } from '../../src/payments/providers/oceanpayment/sandbox/index.ts';
+import type { MerchantStub, Sandbox } from '../../src/payments/providers/oceanpayment/sandbox/index.ts';
 
 const MERCHANT = { account: '995149', terminal: '99514901', secureCode: '12345678' };
 const RETRY_DELAYS_MS = [0, 30, 30, 30, 30];

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { OceanpaymentClient } from '../../src/gateways/oceanpayment/client.ts';
-import type { ChargeRequest } from '../../src/gateways/oceanpayment/client.ts';
-import { parseNotice } from '../../src/gateways/oceanpayment/notice.ts';
-import type { BusinessNotice } from '../../src/gateways/oceanpayment/notice.ts';
-import type { LedgerEntry, LedgerSummary } from '../../src/sandbox/index.ts';
+import { OceanpaymentClient } from '../../src/payments/providers/oceanpayment/client.ts';
+import type { ChargeRequest } from '../../src/payments/providers/oceanpayment/client.ts';
+import { parseNotice } from '../../src/payments/providers/oceanpayment/notice.ts';
+import type { BusinessNotice } from '../../src/payments/providers/oceanpayment/notice.ts';
+import type { LedgerEntry, LedgerSummary } from '../../src/payments/providers/oceanpayment/sandbox/index.ts';
 import { SAMPLE_MERCHANT, useSandboxClient } from '../support/sandbox-client.ts';
 
 /** A second merchant with a sandbox of its own ledger rows, so the list tests see only their own orders. */

@@ -2,10 +2,10 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PgBoss } from 'pg-boss';
 import { silentLogger } from '../../src/lib/logger.ts';
-import { ChargePump } from '../../src/renewals/charge-pump.ts';
-import { chargeSubscriptions } from '../../src/renewals/charge-renewal.job.ts';
-import { QUEUES, createBoss } from '../../src/renewals/queue.ts';
-import { queueChargeNow, scheduleDueRenewals } from '../../src/renewals/schedule-renewals.job.ts';
+import { ChargePump } from '../../src/billing/charge-pump.ts';
+import { chargeSubscriptions } from '../../src/billing/charge-renewal.job.ts';
+import { QUEUES, createBoss } from '../../src/billing/queue.ts';
+import { queueChargeNow, scheduleDueRenewals } from '../../src/billing/schedule-renewals.job.ts';
 import { enrolMany, validateEnrolment } from '../../src/subscriptions/enrol.ts';
 import { useHarness } from '../support/engine-harness.ts';
 

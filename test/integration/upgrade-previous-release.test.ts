@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Sandbox } from '../../src/sandbox/index.ts';
+import type { Sandbox } from '../../src/payments/providers/oceanpayment/sandbox/index.ts';
 import { startWorkerProcess, type WorkerProcess } from '../../scripts/lib/rebill-process.ts';
 import { runCli } from '../support/cli.ts';
 import { createEmptyDatabase, dropTestDatabase, type TestDatabase } from '../support/database.ts';

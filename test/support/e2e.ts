@@ -2,7 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import type { Db } from '../../src/db/connect.ts';
-import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.ts';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/payments/providers/oceanpayment/sandbox/index.ts';
 import { MERCHANT } from './engine-harness.ts';
 import type { TestDatabase } from './database.ts';
 import { startWorkerProcess, type WorkerProcess } from '../../scripts/lib/rebill-process.ts';

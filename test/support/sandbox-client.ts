@@ -1,7 +1,7 @@
 /** A sandbox, a merchant endpoint that records what the gateway sends it, and a client, for one test file. */
 import { afterAll, beforeAll } from 'vitest';
-import { OceanpaymentClient } from '../../src/gateways/oceanpayment/client.ts';
-import { startMerchantStub, startSandbox, type MerchantStub, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.ts';
+import { OceanpaymentClient } from '../../src/payments/providers/oceanpayment/client.ts';
+import { startMerchantStub, startSandbox, type MerchantStub, type Sandbox, type SandboxOptions } from '../../src/payments/providers/oceanpayment/sandbox/index.ts';
 
 export const SAMPLE_MERCHANT = { account: '995149', terminal: '99514901', secureCode: '12345678' };
 

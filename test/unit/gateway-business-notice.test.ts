@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseNotice } from '../../src/gateways/oceanpayment/notice.ts';
-import type { BusinessNotice } from '../../src/gateways/oceanpayment/notice.ts';
-import { sign } from '../../src/gateways/oceanpayment/sign.ts';
-import type { MerchantCredentials } from '../../src/gateways/oceanpayment/sign.ts';
-import { buildFlatXml } from '../../src/gateways/oceanpayment/xml.ts';
-import { SANDBOX_BUSINESS_NOTICE_SIGN_FIELDS } from '../../src/sandbox/index.ts';
+import { parseNotice } from '../../src/payments/providers/oceanpayment/notice.ts';
+import type { BusinessNotice } from '../../src/payments/providers/oceanpayment/notice.ts';
+import { sign } from '../../src/payments/providers/oceanpayment/sign.ts';
+import type { MerchantCredentials } from '../../src/payments/providers/oceanpayment/sign.ts';
+import { buildFlatXml } from '../../src/payments/providers/oceanpayment/xml.ts';
+import { SANDBOX_BUSINESS_NOTICE_SIGN_FIELDS } from '../../src/payments/providers/oceanpayment/sandbox/index.ts';
 
 const MERCHANT: MerchantCredentials = { account: '995149', terminal: '99514901', secureCode: '12345678' };
 

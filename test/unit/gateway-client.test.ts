@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MockAgent } from 'undici';
-import { OceanpaymentClient } from '../../src/gateways/oceanpayment/client.ts';
-import type { ChargeRequest } from '../../src/gateways/oceanpayment/client.ts';
+import { OceanpaymentClient } from '../../src/payments/providers/oceanpayment/client.ts';
+import type { ChargeRequest } from '../../src/payments/providers/oceanpayment/client.ts';
 import {
   ORDER_QUERY_REQUEST_FIELDS, PAYMENT_RESULT_FIELDS, QUICKPAY_CHARGE_REQUEST_FIELDS, sign, verify,
-} from '../../src/gateways/oceanpayment/sign.ts';
-import type { MerchantCredentials } from '../../src/gateways/oceanpayment/sign.ts';
-import { buildFlatXml, buildXml } from '../../src/gateways/oceanpayment/xml.ts';
+} from '../../src/payments/providers/oceanpayment/sign.ts';
+import type { MerchantCredentials } from '../../src/payments/providers/oceanpayment/sign.ts';
+import { buildFlatXml, buildXml } from '../../src/payments/providers/oceanpayment/xml.ts';
 
 const GATEWAY = 'https://gateway.test';
 const QUERY = 'https://query.test';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classifyCode, isStatusUnknownCode, parseDetails } from '../../src/gateways/oceanpayment/codes.ts';
-import { outcomeFromPaymentFields, outcomeFromQueryFields } from '../../src/gateways/oceanpayment/outcome.ts';
+import { classifyCode, isStatusUnknownCode, parseDetails } from '../../src/payments/providers/oceanpayment/codes.ts';
+import { outcomeFromPaymentFields, outcomeFromQueryFields } from '../../src/payments/providers/oceanpayment/outcome.ts';
 
 describe('payment_details codes', () => {
   it.each([

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseBrowserReturn, parseNotice } from '../../src/gateways/oceanpayment/notice.ts';
-import { PAYMENT_RESULT_FIELDS, sign } from '../../src/gateways/oceanpayment/sign.ts';
-import type { MerchantCredentials } from '../../src/gateways/oceanpayment/sign.ts';
-import { buildFlatXml } from '../../src/gateways/oceanpayment/xml.ts';
+import { parseBrowserReturn, parseNotice } from '../../src/payments/providers/oceanpayment/notice.ts';
+import { PAYMENT_RESULT_FIELDS, sign } from '../../src/payments/providers/oceanpayment/sign.ts';
+import type { MerchantCredentials } from '../../src/payments/providers/oceanpayment/sign.ts';
+import { buildFlatXml } from '../../src/payments/providers/oceanpayment/xml.ts';
 
 const MERCHANT: MerchantCredentials = {
   account: '995149', terminal: '99514901', secureCode: '12345678',

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MockAgent } from 'undici';
-import { OceanpaymentClient } from '../../src/gateways/oceanpayment/client.ts';
-import { formatGatewayDateTime, parseGatewayDateTime } from '../../src/gateways/oceanpayment/gateway-time.ts';
-import { buildOrderListForm } from '../../src/gateways/oceanpayment/order-lists.ts';
-import type { MerchantCredentials } from '../../src/gateways/oceanpayment/sign.ts';
+import { OceanpaymentClient } from '../../src/payments/providers/oceanpayment/client.ts';
+import { formatGatewayDateTime, parseGatewayDateTime } from '../../src/payments/providers/oceanpayment/gateway-time.ts';
+import { buildOrderListForm } from '../../src/payments/providers/oceanpayment/order-lists.ts';
+import type { MerchantCredentials } from '../../src/payments/providers/oceanpayment/sign.ts';
 
 const QUERY = 'https://query.test';
 const MERCHANT: MerchantCredentials = { account: '995149', terminal: '99514901', secureCode: '12345678', extraTerminals: { '99514902': 'other' } };

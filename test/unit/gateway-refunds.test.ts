@@ -1,13 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MockAgent } from 'undici';
 import { ValidationError } from '../../src/lib/errors.ts';
-import { OceanpaymentClient } from '../../src/gateways/oceanpayment/client.ts';
-import type { RefundRequest } from '../../src/gateways/oceanpayment/client.ts';
-import { buildRefundForm } from '../../src/gateways/oceanpayment/refund.ts';
-import { buildRefundQueryForm } from '../../src/gateways/oceanpayment/refund-query.ts';
-import { REFUND_QUERY_REQUEST_FIELDS, REFUND_REQUEST_FIELDS, verify } from '../../src/gateways/oceanpayment/sign.ts';
-import type { MerchantCredentials } from '../../src/gateways/oceanpayment/sign.ts';
-import { buildFlatXml } from '../../src/gateways/oceanpayment/xml.ts';
+import { OceanpaymentClient } from '../../src/payments/providers/oceanpayment/client.ts';
+import type { RefundRequest } from '../../src/payments/providers/oceanpayment/client.ts';
+import { buildRefundForm } from '../../src/payments/providers/oceanpayment/refund.ts';
+import { buildRefundQueryForm } from '../../src/payments/providers/oceanpayment/refund-query.ts';
+import { REFUND_QUERY_REQUEST_FIELDS, REFUND_REQUEST_FIELDS, verify } from '../../src/payments/providers/oceanpayment/sign.ts';
+import type { MerchantCredentials } from '../../src/payments/providers/oceanpayment/sign.ts';
+import { buildFlatXml } from '../../src/payments/providers/oceanpayment/xml.ts';
 
 const QUERY = 'https://query.test';
 const MERCHANT: MerchantCredentials = { account: '995149', terminal: '99514901', secureCode: '12345678' };

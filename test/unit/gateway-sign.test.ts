@@ -5,8 +5,8 @@ import {
   PAYMENT_RESULT_FIELDS, PREAUTH_REQUEST_FIELDS, QUICKPAY_CHARGE_REQUEST_FIELDS, REFUND_QUERY_REQUEST_FIELDS,
   REFUND_REQUEST_FIELDS, sanitizeBillingField, secureCodeForTerminal, sign, signatureInput, TOKENISE_REQUEST_FIELDS,
   verify, verifyMessage,
-} from '../../src/gateways/oceanpayment/sign.ts';
-import type { MerchantCredentials, SignatureFields } from '../../src/gateways/oceanpayment/sign.ts';
+} from '../../src/payments/providers/oceanpayment/sign.ts';
+import type { MerchantCredentials, SignatureFields } from '../../src/payments/providers/oceanpayment/sign.ts';
 
 const SAMPLE_SECURE_CODE = '12345678';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildFlatXml, buildXml, decodeXmlText, leafFields, parseFlatXml, parseXmlDocument,
-} from '../../src/gateways/oceanpayment/xml.ts';
-import type { XmlElement } from '../../src/gateways/oceanpayment/xml.ts';
+} from '../../src/payments/providers/oceanpayment/xml.ts';
+import type { XmlElement } from '../../src/payments/providers/oceanpayment/xml.ts';
 
 const SEED_002_NOTICE = `<?xml version="1.0" encoding="UTF-8"?>
 <response>

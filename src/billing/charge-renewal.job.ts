@@ -1,0 +1,61 @@
+/**
+ * Charging a batch of due subscriptions: claim them (transaction 1), call the gateway for each
+ * with no lock held, then record every answer together (transaction 2). If recording fails or the
+ * process dies in between, the attempts stay `sending` and the janitor resolves them by query.
+ */
+import type { ChargeOutcome } from '../payments/providers/oceanpayment/outcome.ts';
+import { claimCharges, type ClaimedCharge } from './claim-charges.ts';
+import { answerDeadlineMs, recordContext, type RenewalEngine } from './engine.ts';
+import { recordOutcomes, type RecordedOutcome } from './record-outcomes.ts';
+import { renewalChargeRequest } from './renewal-request.ts';
+
+export async function chargeSubscriptions(engine: RenewalEngine, subscriptionIds: readonly string[]): Promise<RecordedOutcome[]> {
+  const claimed = await claimCharges(engine.db, subscriptionIds, {
+    now: engine.clock.now(),
+    policy: engine.policy,
+    maxCatchupPeriods: engine.maxCatchupPeriods,
+    terminal: engine.credentials,
+    queryAfterMs: answerDeadlineMs(engine),
+    ...(engine.followUps ? { followUps: engine.followUps } : {}),
+  });
+  if (!claimed.length) return [];
+  const answers = await Promise.all(claimed.map((charge) => send(engine, charge)));
+  return engine.db.transaction().execute((tx) =>
+    recordOutcomes(
+      tx,
+      answers.map(({ charge, outcome }) => ({
+        attemptId: charge.attempt.id,
+        resolution: { kind: 'outcome', outcome },
+        actor: 'gateway:sync',
+      })),
+      recordContext(engine),
+    ),
+  );
+}
+
+async function send(engine: RenewalEngine, charge: ClaimedCharge): Promise<{ charge: ClaimedCharge; outcome: ChargeOutcome }> {
+  const { attempt, subscription } = charge;
+  // Plain fields rather than a child logger: this runs for every charge.
+  const ids = { subscription_id: subscription.id, attempt_id: attempt.id, order_number: attempt.order_number };
+  const dueAt = subscription.next_attempt_at ?? attempt.requested_at;
+  engine.metrics.dueToSentLag.observe(Math.max(0, (engine.clock.now().getTime() - dueAt.getTime()) / 1000));
+  const stopTimer = engine.metrics.gatewayLatency.startTimer({ operation: 'charge' });
+  let outcome: ChargeOutcome;
+  try {
+    outcome = await engine.gateway.charge(renewalChargeRequest(subscription, attempt, engine.urls));
+  } catch (error) {
+    // A bug in building the request: nothing was sent, but only a query can prove it.
+    engine.logger.error({ ...ids, err: error }, 'charge request could not be made');
+    outcome = { kind: 'unknown', reason: `the request could not be made: ${String(error)}` };
+  }
+  stopTimer();
+  const label = outcome.kind === 'declined' ? `declined_${outcome.declineClass}` : outcome.kind;
+  engine.metrics.charges.inc({ outcome: label });
+  if (outcome.kind === 'declined' && outcome.declineClass === 'request') {
+    engine.metrics.requestErrors.inc();
+    engine.logger.error({ ...ids, code: outcome.code, details: outcome.details }, 'the gateway refused our request as malformed: check the configuration');
+  } else {
+    engine.logger.info({ ...ids, outcome: label, service_mode: attempt.service_mode, period: attempt.period }, 'charge answered');
+  }
+  return { charge, outcome };
+}

@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { connectDatabase } from '../src/db/connect.ts';
 import { acquireEmbeddedPostgres } from '../src/db/embedded.ts';
-import { prepareDatabase } from '../src/db/prepare.ts';
+import { prepareDatabase } from '../src/jobs/prepare-database.ts';
 import { freePort } from '../src/lib/ports.ts';
 import { cpuSeconds, peakRssBytes, startRebillProcess, startWorkerProcess, type WorkerProcess } from './lib/rebill-process.ts';
 import { referenceBound } from './lib/reference-bound.ts';
@@ -356,7 +356,7 @@ async function settledCount(pool: pg.Pool): Promise<{ settled: number; open: num
   const { rows } = await pool.query(`
     select count(*) filter (where status in ('succeeded', 'failed', 'action_required'))::int as settled,
            count(*) filter (where status in ('sending', 'pending', 'unknown'))::int as open
-    from charge_attempts`);
+    from payment_transactions`);
   return rows[0];
 }
 
@@ -371,7 +371,7 @@ async function throughput(pool: pg.Pool, workersStartedAt: number) {
     with a as (
       select a.requested_at, coalesce(a.resolved_at, a.updated_at) as settled_at,
              extract(epoch from a.requested_at - greatest(s.anchor_at + interval '7 days', to_timestamp($1 / 1000.0))) as lag
-      from charge_attempts a join subscriptions s on s.id = a.subscription_id
+      from payment_transactions a join subscriptions s on s.id = a.subscription_id
     )
     select extract(epoch from max(settled_at) - min(requested_at)) as wall,
            count(*)::int as n,

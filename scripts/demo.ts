@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DateTime, type DurationLikeObject } from 'luxon';
 import { loadConfig, type Config } from '../src/config.ts';
 import type { Db } from '../src/db/connect.ts';
-import type { ChargeAttempt, EventRow, Subscription } from '../src/db/database.ts';
+import type { PaymentTransaction, EventRow, Subscription } from '../src/db/database.ts';
 import { acquireEmbeddedPostgres } from '../src/db/embedded.ts';
 import { dunningPolicy } from '../src/deps.ts';
 import { parseDetails } from '../src/payments/providers/oceanpayment/codes.ts';
@@ -44,7 +44,7 @@ interface CastMember {
   plan: Omit<EnrolInput, 'email' | 'firstName' | 'lastName' | 'firstPaidAt' | 'renewalsPaid'> & { timezone: string };
   /** How long ago the first purchase was made through the merchant's checkout; absent for a new subscriber. */
   firstPaidAgo?: DurationLikeObject;
-  settled: (sub: Subscription, attempts: ChargeAttempt[]) => boolean;
+  settled: (sub: Subscription, attempts: PaymentTransaction[]) => boolean;
   expected: string;
 }
 
@@ -203,7 +203,7 @@ async function run(config: Config, worker: RunningWorker): Promise<{ settled: bo
     ids.set(member.key, result.row.id);
     return result.row;
   });
-  await enrolMany(db, rows, { now: t0, actor: OPERATOR, reason: 'demo' });
+  await enrolMany(db, rows, { now: t0, actor: OPERATOR, reason: 'demo', provider: 'oceanpayment' });
   out(`${at(new Date())}  Enrolled ${CAST.length} subscribers; asking the scheduler to queue whatever is due.`);
   await worker.scheduleNow();
 
@@ -212,7 +212,8 @@ async function run(config: Config, worker: RunningWorker): Promise<{ settled: bo
     actor: OPERATOR,
     reason: 'customer asked by e-mail',
     policy: dunningPolicy(config),
-    followUps: worker.engine.followUps ?? null,
+    billing: worker.engine.billing,
+    followUps: worker.engine.followUps,
   });
   out(`${at(new Date())}  Operator canceled Barbara's subscription ("customer asked by e-mail").`);
 
@@ -338,7 +339,7 @@ async function waitUntilSettled(db: Db, ids: Map<string, string>): Promise<Date 
 }
 
 const subscription = (db: Db, id: string) => db.selectFrom('subscriptions').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-const attemptsOf = (db: Db, id: string) => db.selectFrom('charge_attempts').selectAll().where('subscription_id', '=', id).orderBy('id').execute();
+const attemptsOf = (db: Db, id: string) => db.selectFrom('payment_transactions').selectAll().where('subscription_id', '=', id).where('kind', '=', 'charge').orderBy('id').execute();
 
 interface TimelineEntry {
   at: Date;
@@ -358,16 +359,17 @@ async function printTimelines(db: Db, ids: Map<string, string>, t0: Date): Promi
     const events = await db.selectFrom('events').selectAll().where('subscription_id', '=', id).orderBy('id').execute();
     const emails = await db.selectFrom('email_outbox').selectAll().where('subscription_id', '=', id).orderBy('id').execute();
     const returns = await db
-      .selectFrom('gateway_notices')
+      .selectFrom('provider_notices')
       .selectAll()
       .where('channel', '=', 'browser_return')
-      .where('attempt_id', 'in', attempts.length ? attempts.map((a) => a.id) : [-1])
+      .where('transaction_id', 'in', attempts.length ? attempts.map((a) => a.id) : [-1])
       .execute();
     const money = displayMoney({ amountMinor: sub.amount_minor, currency: sub.currency });
 
     out();
     out(`${index + 1}. ${sub.customer_first_name} ${sub.customer_last_name} <${sub.customer_email}>, ${sub.interval}ly ${money}, ${sub.timezone}`);
-    out(`   Card token "${shorten(sub.quickpay_id)}": ${member.card}.`);
+    const token = await db.selectFrom('payment_methods').select('token').where('id', '=', sub.payment_method_id ?? -1).executeTakeFirst();
+    out(`   Card token "${shorten(token?.token ?? '')}": ${member.card}.`);
     out(`   Story: ${member.story}.`);
     out(`   Subscription ${sub.id}`);
     const entries: TimelineEntry[] = [
@@ -380,7 +382,7 @@ async function printTimelines(db: Db, ids: Map<string, string>, t0: Date): Promi
       ...returns.map((n) => ({
         at: n.received_at,
         order: Number.MAX_SAFE_INTEGER - 1,
-        text: `the customer's browser came back to the return page with the bank's signed result (payment_status ${n.payment_status}): not proof of payment, so the order is queried at once`,
+        text: `the customer's browser came back to the return page with the bank's signed result (payment_status ${n.status}): not proof of payment, so the order is queried at once`,
       })),
     ].sort((a, b) => a.at.getTime() - b.at.getTime() || a.order - b.order);
     for (const entry of entries) out(`   ${seconds(entry.at.getTime() - t0.getTime()).padStart(7)}  ${entry.text}`);
@@ -396,10 +398,10 @@ async function printTimelines(db: Db, ids: Map<string, string>, t0: Date): Promi
   out();
 }
 
-function describeEvent(event: EventRow, attempts: ChargeAttempt[], t0: Date): string {
+function describeEvent(event: EventRow, attempts: PaymentTransaction[], t0: Date): string {
   const data = event.data as Record<string, unknown>;
-  const attempt = attempts.find((a) => a.id === event.attempt_id);
-  const order = attempt ? `order ${attempt.order_number}, ${attempt.service_mode}` : '';
+  const attempt = attempts.find((a) => a.id === event.transaction_id);
+  const order = attempt ? `order ${attempt.reference}, ${attempt.details.service_mode}` : '';
   const code = typeof data.gateway_code === 'string' ? data.gateway_code : null;
   const status = data.from_status && data.to_status && data.from_status !== data.to_status ? `; ${String(data.from_status)} -> ${String(data.to_status)}` : '';
   const nextAttempt = typeof data.next_attempt_at === 'string' ? `; next try ${seconds(Date.parse(data.next_attempt_at) - t0.getTime())}` : '';

@@ -47,6 +47,9 @@ export const ENV_VARS = [
   { name: 'REBILL_AUTH_LINK_TTL_HOURS', default: '72', doc: 'How long an e-mailed 3-D Secure link works; then the attempt expires and dunning continues.' },
   { name: 'REBILL_AUTH_REMINDER_HOURS', default: '24', doc: 'When to remind a customer who has not completed 3-D Secure yet.' },
   { name: 'REBILL_SEND_RECEIPTS', default: 'false', doc: 'Also e-mail a receipt for every successful charge.' },
+  { name: 'REBILL_OPERATOR_EMAIL', default: undefined, doc: 'Where rebill tells your team what needs a person: confirmed chargebacks and fraud returns, refunds that failed (default: `REBILL_SUPPORT_EMAIL`).' },
+  { name: 'REBILL_DOUBLE_PAYMENT', default: 'refund', doc: 'A period paid twice, or a payment after the subscription ended: `refund` the extra payment automatically (and tell the customer), or only `flag` it in the event log.' },
+  { name: 'REBILL_STOP_ON_DISPUTE', default: 'true', doc: 'A confirmed chargeback or fraud return ends the subscription (no more renewals); `false` keeps renewing.' },
   { name: 'REBILL_RETRY_SCHEDULE', default: '1d,3d,5d,7d', doc: 'Dunning: retries after a failed renewal, counted from the first failure; after the last the subscription is `unpaid`.' },
   { name: 'REBILL_CHARGE_CONCURRENCY', default: '64', doc: 'Charges in flight at once per worker.' },
   { name: 'REBILL_CHARGE_BATCH_SIZE', default: '32', doc: 'Charge jobs a worker claims and records together in one transaction.' },
@@ -92,7 +95,8 @@ export interface Config {
     sandboxPort: number;
   };
   http: { publicUrl: string; host: string; port: number };
-  merchant: { name: string; supportEmail: string };
+  merchant: { name: string; supportEmail: string; operatorEmail: string };
+  billing: { doublePayment: 'refund' | 'flag'; stopOnDispute: boolean };
   email: {
     /** null: write `.eml` files to `outboxDir`. */
     smtpUrl: string | null;
@@ -304,6 +308,9 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
   const mailFrom = isSet('REBILL_MAIL_FROM') ? emailAddress('REBILL_MAIL_FROM') : supportEmail;
+  const operatorEmail = isSet('REBILL_OPERATOR_EMAIL') ? emailAddress('REBILL_OPERATOR_EMAIL') : supportEmail;
+  const doublePayment = raw('REBILL_DOUBLE_PAYMENT') ?? 'refund';
+  if (doublePayment !== 'refund' && doublePayment !== 'flag') problems.push(`REBILL_DOUBLE_PAYMENT must be refund or flag, got "${doublePayment}"`);
   const authLinkTtlMs = hours('REBILL_AUTH_LINK_TTL_HOURS');
   const authReminderMs = hours('REBILL_AUTH_REMINDER_HOURS');
   if (authReminderMs >= authLinkTtlMs) problems.push('REBILL_AUTH_REMINDER_HOURS must be less than REBILL_AUTH_LINK_TTL_HOURS (a reminder after the link expired is no use)');
@@ -328,7 +335,8 @@ export function loadConfig(env: Env = process.env): Config {
       sandboxPort,
     },
     http: { publicUrl, host, port: integer('REBILL_PORT', 0, 65535) },
-    merchant: { name: merchantName, supportEmail },
+    merchant: { name: merchantName, supportEmail, operatorEmail },
+    billing: { doublePayment: doublePayment === 'flag' ? 'flag' : 'refund', stopOnDispute: boolean('REBILL_STOP_ON_DISPUTE') },
     email: {
       smtpUrl,
       outboxDir,

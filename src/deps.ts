@@ -8,20 +8,21 @@ import type { Config } from './config.ts';
 import { connectDatabase, type DatabaseHandle } from './db/connect.ts';
 import { acquireEmbeddedPostgres, type EmbeddedLease } from './db/embedded.ts';
 import { pendingMigrations } from './db/migrate.ts';
-import { prepareDatabase } from './db/prepare.ts';
-import { queueUpgradePending } from './billing/queue-upgrade.ts';
+import { prepareDatabase } from './jobs/prepare-database.ts';
+import { queueUpgradePending } from './jobs/queue-upgrade.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import type { Logger } from './lib/logger.ts';
 import type { DunningPolicy } from './subscriptions/subscription-machine.ts';
-import type { Gateway } from './payments/provider.ts';
-import { OceanpaymentClient } from './payments/providers/oceanpayment/client.ts';
-import { engineSettings, type RenewalEngine } from './billing/engine.ts';
-import { createMetrics, type Metrics } from './worker/metrics.ts';
+import type { PaymentProviders } from './payments/provider.ts';
+import { createPaymentProviders } from './payment-providers.ts';
+import type { BillingEngine, BillingPolicy } from './billing/engine.ts';
+import type { OperatorContext } from './billing/operator-actions.ts';
+import { createMetrics, type Metrics } from './lib/metrics.ts';
 import type { Db } from './db/connect.ts';
 import type { PgBoss } from 'pg-boss';
 import { customerNotifications, type NotificationSettings } from './email/customer-notifications.ts';
 import { emlFileTransport, smtpTransport, type MailTransport } from './email/transport.ts';
-import type { FollowUps } from './subscriptions/transitions.ts';
+import type { FollowUps } from './billing/commit.ts';
 
 export interface OpenedDatabase extends DatabaseHandle {
   readonly url: string;
@@ -88,41 +89,49 @@ export function operatorActor(): string {
   return `operator:${process.env.REBILL_OPERATOR?.trim() || name}`;
 }
 
-/** The renewal engine over a database and a gateway; the worker and operator commands share it. */
+export function billingPolicy(config: Config): BillingPolicy {
+  return { doublePayment: config.billing.doublePayment, stopOnDispute: config.billing.stopOnDispute };
+}
+
+/** The billing engine over a database and the payment providers; the worker and operator commands share it. */
 export function createEngine(
   config: Config,
-  parts: { db: Db; gateway: Gateway; logger: Logger; clock: Clock; metrics?: Metrics; followUps?: FollowUps },
-): RenewalEngine {
+  parts: { db: Db; providers: PaymentProviders; logger: Logger; clock: Clock; metrics?: Metrics; followUps: FollowUps },
+): BillingEngine {
   return {
-    ...(parts.followUps ? { followUps: parts.followUps } : {}),
     db: parts.db,
-    gateway: parts.gateway,
-    credentials: config.gateway.credentials,
+    providers: parts.providers,
     clock: parts.clock,
     logger: parts.logger,
     metrics: parts.metrics ?? createMetrics(async () => ({})),
-    ...engineSettings(config),
+    followUps: parts.followUps,
+    policy: dunningPolicy(config),
+    billing: billingPolicy(config),
+    querySchedule: config.renewals.queryScheduleMs,
+    maxCatchupPeriods: config.renewals.maxCatchupPeriods,
+    timeoutMs: config.gateway.timeoutMs,
+    publicUrl: config.http.publicUrl,
   };
 }
 
 /**
- * A client for the configured gateway, for commands run beside the worker. Without an account
- * that is the worker's built-in sandbox on REBILL_SANDBOX_PORT, reachable while the worker runs.
+ * The payment providers, for commands run beside the worker. Without an Oceanpayment account that
+ * is the worker's built-in sandbox on REBILL_SANDBOX_PORT, reachable while the worker runs.
  */
-export function gatewayClient(config: Config): OceanpaymentClient {
-  return new OceanpaymentClient({
-    gatewayUrl: config.gateway.gatewayUrl,
-    queryUrl: config.gateway.queryUrl,
-    credentials: config.gateway.credentials,
-    timeoutMs: config.gateway.timeoutMs,
-    methods: config.gateway.methods,
-  });
+export function paymentProviders(config: Config): PaymentProviders {
+  return createPaymentProviders(config);
+}
+
+/** What an operator's change needs: who, when, why, and the follow-ups every change runs. */
+export function operatorContext(config: Config, boss: PgBoss, now: Date, reason: string | null): OperatorContext {
+  return { now, actor: operatorActor(), reason, policy: dunningPolicy(config), billing: billingPolicy(config), followUps: followUpsFor(config, boss) };
 }
 
 /** What customers are told, and how their e-mails leave: shared by the worker and operator commands. */
 export function notificationSettings(config: Config): NotificationSettings {
   return {
     merchant: config.merchant,
+    operatorEmail: config.merchant.operatorEmail,
     publicUrl: config.http.publicUrl,
     authLinkTtlMs: config.email.authLinkTtlMs,
     authReminderMs: config.email.authReminderMs,
@@ -134,6 +143,7 @@ export function mailTransport(config: Config): MailTransport {
   return config.email.smtpUrl ? smtpTransport(config.email.smtpUrl) : emlFileTransport(config.email.outboxDir);
 }
 
-export function customerNotificationsFor(config: Config, boss: PgBoss): FollowUps {
+/** Every follow-up a change runs (customer and operator e-mails, payment links), the same for every writer. */
+export function followUpsFor(config: Config, boss: PgBoss): FollowUps {
   return customerNotifications(notificationSettings(config), boss);
 }

@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { connectDatabase, type DatabaseHandle } from '../../src/db/connect.ts';
-import { prepareDatabase } from '../../src/db/prepare.ts';
+import { prepareDatabase } from '../../src/jobs/prepare-database.ts';
 import { freePort } from '../../src/lib/ports.ts';
 import { startRebillProcess, startWorkerProcess, type WorkerProcess } from './rebill-process.ts';
 import { seedDueSubscriptions } from './seed.ts';
@@ -217,7 +217,7 @@ async function settledCount(run: Run): Promise<number> {
 }
 
 async function openAttempts(run: Run): Promise<number> {
-  return queryNumber(run, `select count(*)::int as n from charge_attempts where status in ('sending', 'pending', 'action_required', 'unknown')`);
+  return queryNumber(run, `select count(*)::int as n from payment_transactions where status in ('sending', 'pending', 'action_required', 'unknown')`);
 }
 
 async function queryNumber(run: Run, text: string): Promise<number> {
@@ -271,23 +271,23 @@ async function verify(run: Run): Promise<Pick<ScenarioResult, 'doubleCharges' | 
   for (const entry of ledger) if (entry.status === 'approved') approvals.set(entry.order_notes, (approvals.get(entry.order_notes) ?? 0) + 1);
   const doubleCharges = [...approvals.values()].reduce((n, count) => n + Math.max(0, count - 1), 0);
   const succeeded = new Set(
-    (await run.db.pool.query(`select order_number from charge_attempts where status = 'succeeded'`)).rows.map((r: { order_number: string }) => r.order_number),
+    (await run.db.pool.query(`select reference as order_number from payment_transactions where kind = 'charge' and status = 'succeeded'`)).rows.map((r: { order_number: string }) => r.order_number),
   );
   const lostCharges = ledger.filter((e) => e.status === 'approved' && !succeeded.has(e.order_number)).length;
   const unpaidPeriods = run.ids.filter((id) => (approvals.get(`subscription ${id} period 1`) ?? 0) === 0).length;
   const unresolved = (await openAttempts(run)) + unpaidPeriods;
   const { rows } = await run.db.pool.query(`
-    select count(*) filter (where verified and result not in ('applied', 'no_change'))::int as unapplied,
+    select count(*) filter (where verified and result not in ('applied', 'no_change', 'confirming'))::int as unapplied,
            count(*) filter (where not verified and result in ('applied', 'no_change'))::int as forged_applied,
            count(*)::int as notices,
            count(*) filter (where result = 'rejected')::int as rejected,
            count(*) filter (where result = 'applied')::int as applied
-    from gateway_notices where channel = 'notice'`);
+    from provider_notices where channel = 'notice'`);
   const { rows: attempts } = await run.db.pool.query(`
     select count(*)::int as attempts,
            count(*) filter (where failure_reason like 'not sent%')::int as not_sent,
-           (select count(distinct attempt_id)::int from events where actor = 'gateway:query') as by_query
-    from charge_attempts`);
+           (select count(distinct transaction_id)::int from events where actor = 'gateway:query') as by_query
+    from payment_transactions`);
   const n = rows[0];
   const a = attempts[0];
   return {

@@ -38,7 +38,7 @@ const SCHEMA = `
   create index on ref_attempts (subscription_id, period);
   create table ref_events (
     id bigint generated always as identity primary key, subscription_id bigint not null references ref_subscriptions (id),
-    attempt_id bigint, type text not null, actor text not null, data jsonb not null default '{}',
+    transaction_id bigint, type text not null, actor text not null, data jsonb not null default '{}',
     occurred_at timestamptz not null, recorded_at timestamptz not null default now());
   create index on ref_events (subscription_id, id);
 `;
@@ -49,16 +49,16 @@ const RENEWAL = (rowsPerClient: number) => `
 BEGIN;
 SELECT status FROM ref_subscriptions WHERE id = :sid FOR NO KEY UPDATE;
 INSERT INTO ref_attempts (subscription_id, period, order_number, status, amount_minor, currency, requested_at)
-  VALUES (:sid, 1, gen_random_uuid()::text, 'sending', 999, 'USD', now()) RETURNING id AS attempt_id \\gset
+  VALUES (:sid, 1, gen_random_uuid()::text, 'sending', 999, 'USD', now()) RETURNING id AS transaction_id \\gset
 UPDATE ref_subscriptions SET next_attempt_at = NULL, updated_at = now() WHERE id = :sid;
 COMMIT;
 BEGIN;
-UPDATE ref_attempts SET status = 'succeeded', payment_id = 'p', resolved_at = now(), updated_at = now() WHERE id = :attempt_id;
+UPDATE ref_attempts SET status = 'succeeded', payment_id = 'p', resolved_at = now(), updated_at = now() WHERE id = :transaction_id;
 UPDATE ref_subscriptions SET renewals_paid = renewals_paid + 1, next_period = next_period + 1,
   next_renewal_at = next_renewal_at + interval '7 days', next_attempt_at = next_renewal_at + interval '7 days', updated_at = now()
   WHERE id = :sid;
-INSERT INTO ref_events (subscription_id, attempt_id, type, actor, data, occurred_at)
-  VALUES (:sid, :attempt_id, 'payment_succeeded', 'worker', '{"period": 1}', now());
+INSERT INTO ref_events (subscription_id, transaction_id, type, actor, data, occurred_at)
+  VALUES (:sid, :transaction_id, 'payment_succeeded', 'worker', '{"period": 1}', now());
 COMMIT;
 `;
 
@@ -142,7 +142,7 @@ async function inProcess(databaseUrl: string, options: ReferenceOptions, rowsPer
             [sid],
           );
           await client.query(
-            `INSERT INTO ref_events (subscription_id, attempt_id, type, actor, data, occurred_at) VALUES ($1, $2, 'payment_succeeded', 'worker', '{"period": 1}', now())`,
+            `INSERT INTO ref_events (subscription_id, transaction_id, type, actor, data, occurred_at) VALUES ($1, $2, 'payment_succeeded', 'worker', '{"period": 1}', now())`,
             [sid, rows[0].id],
           );
           await client.query('COMMIT');

@@ -1,7 +1,7 @@
 /** Active subscriptions whose first renewal is due now (or spread around now), for tests and scripts. */
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../src/db/connect.ts';
-import type { NewSubscription } from '../../src/db/database.ts';
+import type { EnrolmentRow } from '../../src/subscriptions/enrol.ts';
 import { renewalAt } from '../../src/plans/billing-calendar.ts';
 import { enrolMany } from '../../src/subscriptions/enrol.ts';
 
@@ -16,7 +16,7 @@ export async function seedDueSubscriptions(db: Db, count: number, options: SeedO
   const now = Date.now();
   const spread = options.spreadMs ?? 0;
   const token = options.token ?? ((i: number) => `approve-${i}`);
-  const rows: NewSubscription[] = Array.from({ length: count }, (_, i) => {
+  const rows: EnrolmentRow[] = Array.from({ length: count }, (_, i) => {
     const due = new Date(now - 5_000 + (spread ? (i / count) * spread - spread / 2 : 0));
     // A weekly plan first paid a week before the due instant: renewal 1 is due then.
     const anchor = new Date(due.getTime() - 7 * 86_400_000);
@@ -27,7 +27,7 @@ export async function seedDueSubscriptions(db: Db, count: number, options: SeedO
       customer_first_name: 'Test',
       customer_last_name: `Customer${i}`,
       customer_country: 'US',
-      quickpay_id: token(i),
+      card_token: token(i),
       product_name: 'Weekly plan',
       interval: 'week',
       amount_minor: 500 + i,
@@ -44,6 +44,6 @@ export async function seedDueSubscriptions(db: Db, count: number, options: SeedO
       canceled_at: null,
     };
   });
-  for (let i = 0; i < rows.length; i += 1000) await enrolMany(db, rows.slice(i, i + 1000), { now: new Date(), actor: 'seed' });
+  for (let i = 0; i < rows.length; i += 1000) await enrolMany(db, rows.slice(i, i + 1000), { now: new Date(), actor: 'seed', provider: 'oceanpayment' });
   return rows.map((r) => r.id);
 }

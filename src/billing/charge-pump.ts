@@ -5,7 +5,7 @@
  */
 import type { Job, PgBoss } from 'pg-boss';
 import type { Logger } from '../lib/logger.ts';
-import { QUEUES, type ChargeJob } from './queue.ts';
+import { QUEUES, type ChargeJob } from '../jobs/queue.ts';
 
 export interface PumpSettings {
   concurrency: number;

@@ -1,22 +1,23 @@
 /**
- * Charging a batch of due subscriptions: claim them (transaction 1), call the gateway for each
- * with no lock held, then record every answer together (transaction 2). If recording fails or the
- * process dies in between, the attempts stay `sending` and the janitor resolves them by query.
+ * Charging a batch of due subscriptions: claim them (transaction 1), call each one's provider with
+ * no lock held, then record every answer together (transaction 2). If recording fails or the
+ * process dies in between, the charges stay `sending` and the janitor resolves them by query.
  */
-import type { ChargeOutcome } from '../payments/providers/oceanpayment/outcome.ts';
+import type { ChargeOutcome } from '../payments/outcomes.ts';
+import { operation } from '../payments/provider.ts';
 import { claimCharges, type ClaimedCharge } from './claim-charges.ts';
-import { answerDeadlineMs, recordContext, type RenewalEngine } from './engine.ts';
+import { answerDeadlineMs, providerUrls, recordContext, type BillingEngine } from './engine.ts';
 import { recordOutcomes, type RecordedOutcome } from './record-outcomes.ts';
 import { renewalChargeRequest } from './renewal-request.ts';
 
-export async function chargeSubscriptions(engine: RenewalEngine, subscriptionIds: readonly string[]): Promise<RecordedOutcome[]> {
+export async function chargeSubscriptions(engine: BillingEngine, subscriptionIds: readonly string[]): Promise<RecordedOutcome[]> {
   const claimed = await claimCharges(engine.db, subscriptionIds, {
     now: engine.clock.now(),
     policy: engine.policy,
     maxCatchupPeriods: engine.maxCatchupPeriods,
-    terminal: engine.credentials,
+    providers: engine.providers,
     queryAfterMs: answerDeadlineMs(engine),
-    ...(engine.followUps ? { followUps: engine.followUps } : {}),
+    followUps: engine.followUps,
   });
   if (!claimed.length) return [];
   const answers = await Promise.all(claimed.map((charge) => send(engine, charge)));
@@ -24,7 +25,7 @@ export async function chargeSubscriptions(engine: RenewalEngine, subscriptionIds
     recordOutcomes(
       tx,
       answers.map(({ charge, outcome }) => ({
-        attemptId: charge.attempt.id,
+        transactionId: charge.attempt.id,
         resolution: { kind: 'outcome', outcome },
         actor: 'gateway:sync',
       })),
@@ -33,16 +34,17 @@ export async function chargeSubscriptions(engine: RenewalEngine, subscriptionIds
   );
 }
 
-async function send(engine: RenewalEngine, charge: ClaimedCharge): Promise<{ charge: ClaimedCharge; outcome: ChargeOutcome }> {
-  const { attempt, subscription } = charge;
+async function send(engine: BillingEngine, charge: ClaimedCharge): Promise<{ charge: ClaimedCharge; outcome: ChargeOutcome }> {
+  const { attempt, subscription, method } = charge;
   // Plain fields rather than a child logger: this runs for every charge.
-  const ids = { subscription_id: subscription.id, attempt_id: attempt.id, order_number: attempt.order_number };
+  const ids = { subscription_id: subscription.id, transaction_id: attempt.id, order_number: attempt.reference };
   const dueAt = subscription.next_attempt_at ?? attempt.requested_at;
   engine.metrics.dueToSentLag.observe(Math.max(0, (engine.clock.now().getTime() - dueAt.getTime()) / 1000));
   const stopTimer = engine.metrics.gatewayLatency.startTimer({ operation: 'charge' });
   let outcome: ChargeOutcome;
   try {
-    outcome = await engine.gateway.charge(renewalChargeRequest(subscription, attempt, engine.urls));
+    const chargeToken = operation(engine.providers.get(attempt.provider), 'chargeToken', 'token_charge');
+    outcome = await chargeToken(renewalChargeRequest(subscription, attempt, method, providerUrls(engine, attempt.provider)));
   } catch (error) {
     // A bug in building the request: nothing was sent, but only a query can prove it.
     engine.logger.error({ ...ids, err: error }, 'charge request could not be made');
@@ -55,7 +57,7 @@ async function send(engine: RenewalEngine, charge: ClaimedCharge): Promise<{ cha
     engine.metrics.requestErrors.inc();
     engine.logger.error({ ...ids, code: outcome.code, details: outcome.details }, 'the gateway refused our request as malformed: check the configuration');
   } else {
-    engine.logger.info({ ...ids, outcome: label, service_mode: attempt.service_mode, period: attempt.period }, 'charge answered');
+    engine.logger.info({ ...ids, outcome: label, provider: attempt.provider, period: attempt.period, ...attempt.details }, 'charge answered');
   }
   return { charge, outcome };
 }

@@ -1,32 +1,38 @@
 /**
- * Transaction 1 of a renewal: under the subscriptions' locks, decide what each is due for and
- * commit the attempts (with fresh order numbers) before any request leaves. Many subscriptions
- * are claimed in one transaction; the gateway is called only after it commits, with no lock held.
+ * Transaction 1 of a renewal: under the subscriptions' locks, decide what each is due for, open
+ * the period's invoice and commit the charge (with a fresh order number) before any request
+ * leaves. Many subscriptions are claimed in one transaction; the provider is called only after it
+ * commits, with no lock held.
  */
 import type { Db } from '../db/connect.ts';
-import type { ChargeAttempt, NewChargeAttempt, Subscription } from '../db/database.ts';
-import type { TerminalCredentials } from '../payments/providers/oceanpayment/sign.ts';
-import { serviceModeFor } from '../payments/providers/oceanpayment/service-mode.ts';
-import { insertEvents, type NewEvent } from '../events/events.repo.ts';
-import { lockSubscriptions, saveSubscriptionStates, stateOf, type SubscriptionChange } from '../subscriptions/subscription.repo.ts';
+import type { NewPaymentTransaction, PaymentMethod, PaymentTransaction, Subscription } from '../db/database.ts';
+import type { NewEvent } from '../events/events.repo.ts';
+import { invoiceKey, openInvoices } from '../payments/invoices/invoice.repo.ts';
+import { methodsByIds } from '../payments/methods/payment-method.repo.ts';
+import type { PaymentProviders } from '../payments/provider.ts';
+import { chargeHistory, insertTransactions } from '../payments/transactions/transaction.repo.ts';
+import { renewalAt } from '../plans/billing-calendar.ts';
+import { sequenceOf } from '../plans/charge-sequence.ts';
+import { lockSubscriptions, stateOf } from '../subscriptions/subscription.repo.ts';
 import { planCharge, skipToPeriod, type DunningPolicy } from '../subscriptions/subscription-machine.ts';
-import { applyEvent, type FollowUps, type TransitionRecord } from '../subscriptions/transitions.ts';
-import { attemptHistory, insertAttempts } from '../payments/transactions/transaction.repo.ts';
+import { applyEvent } from '../subscriptions/transitions.ts';
+import { ChangeSet, commitChanges, type FollowUps } from './commit.ts';
 
 export interface ClaimContext {
   now: Date;
   policy: DunningPolicy;
   maxCatchupPeriods: number;
-  terminal: Pick<TerminalCredentials, 'account' | 'terminal'>;
-  /** An attempt still `sending` after this long is queried (the request timed out or we crashed). */
+  providers: PaymentProviders;
+  /** A charge still `sending` after this long is queried (the request timed out or we crashed). */
   queryAfterMs: number;
   actor?: string;
-  followUps?: FollowUps;
+  followUps: FollowUps;
 }
 
 export interface ClaimedCharge {
   subscription: Subscription;
-  attempt: ChargeAttempt;
+  attempt: PaymentTransaction;
+  method: PaymentMethod;
 }
 
 /** Order numbers say which subscription and period they charge: `{subscription hex}-{period}-{try}`. */
@@ -39,33 +45,34 @@ export async function claimCharges(db: Db, subscriptionIds: readonly string[], c
   const actor = ctx.actor ?? 'worker';
   return db.transaction().execute(async (tx) => {
     const rows = await lockSubscriptions(tx, subscriptionIds);
-    const history = await attemptHistory(tx, rows.map((r) => r.id));
-    const changes: SubscriptionChange[] = [];
-    const events: NewEvent[] = [];
-    const pending: { subscription: Subscription; attempt: NewChargeAttempt; started: NewEvent[] }[] = [];
-    const ended: TransitionRecord[] = [];
+    const history = await chargeHistory(tx, rows.map((r) => r.id));
+    const methods = await methodsByIds(tx, rows.flatMap((r) => (r.payment_method_id === null ? [] : [r.payment_method_id])));
+    const changes = new ChangeSet();
+    const pending: { subscription: Subscription; method: PaymentMethod; attempt: Omit<NewPaymentTransaction, 'invoice_id'>; started: NewEvent[] }[] = [];
 
     for (const row of rows) {
       const mine = history.filter((h) => h.subscription_id === row.id);
       let state = stateOf(row);
       const plan = planCharge(state, ctx.now, ctx.maxCatchupPeriods, mine.some((h) => h.open));
       const base = { subscriptionId: row.id, actor, occurredAt: ctx.now };
-      if (plan.action === 'skip') {
-        changes.push({ id: row.id, state, releaseQueueLease: true });
+      const method = row.payment_method_id === null ? undefined : methods.get(row.payment_method_id);
+      if (plan.action === 'skip' || (plan.action === 'charge' && (!method || method.status !== 'active'))) {
+        // Nothing to charge now (or nothing to charge with yet: a checkout not completed).
+        changes.subscriptions.set(row.id, { id: row.id, state, releaseQueueLease: true });
         continue;
       }
       if (plan.action === 'end_at_period_end') {
         const result = applyEvent(row, state, { type: 'period_ended' }, { now: ctx.now, actor, reason: 'canceled at period end' }, ctx.policy);
         if (result.ok) {
-          changes.push({ ...result.change, releaseQueueLease: true });
-          events.push(...result.events);
-          ended.push({ subscription: row, before: state, after: result.state, event: { type: 'period_ended' }, flags: [], attempt: null });
+          changes.subscriptions.set(row.id, { ...result.change, releaseQueueLease: true });
+          changes.events.push(...result.events);
+          changes.records.push({ kind: 'subscription', subscription: row, before: state, after: result.state, event: { type: 'period_ended' }, flags: [], charge: null });
         }
         continue;
       }
       if (plan.skipped) {
         state = skipToPeriod(state, plan.period);
-        events.push({
+        changes.events.push({
           ...base,
           type: 'periods_skipped',
           reason: `more than ${ctx.maxCatchupPeriods} periods behind: only the latest is charged`,
@@ -74,48 +81,69 @@ export async function claimCharges(db: Db, subscriptionIds: readonly string[], c
       }
       const started = applyEvent(row, state, { type: 'charge_started', period: plan.period }, { now: ctx.now, actor }, ctx.policy);
       if (!started.ok) {
-        changes.push({ id: row.id, state, releaseQueueLease: true });
+        changes.subscriptions.set(row.id, { id: row.id, state, releaseQueueLease: true });
         continue;
       }
+      const provider = ctx.providers.get(method!.provider);
       const tries = mine.find((h) => h.period === plan.period)?.attempts ?? 0;
-      const attempt: NewChargeAttempt = {
-        subscription_id: row.id,
-        period: plan.period,
-        order_number: orderNumberFor(row.id, plan.period, Number(tries) + 1),
-        service_mode: serviceModeFor(row.interval, plan.period),
-        amount_minor: row.amount_minor,
-        currency: row.currency,
-        account: ctx.terminal.account,
-        terminal: ctx.terminal.terminal,
-        status: 'sending',
-        requested_at: ctx.now,
-        next_query_at: new Date(ctx.now.getTime() + ctx.queryAfterMs),
-        decline_class: null,
-        gateway_code: null,
-        gateway_details: null,
-        payment_id: null,
-        pay_url: null,
-        failure_reason: null,
-        resolved_at: null,
-      };
-      changes.push({ ...started.change, releaseQueueLease: true });
-      pending.push({ subscription: row, attempt, started: started.events });
+      pending.push({
+        subscription: row,
+        method: method!,
+        started: started.events,
+        attempt: {
+          kind: 'charge',
+          subscription_id: row.id,
+          parent_id: null,
+          period: plan.period,
+          provider: provider.name,
+          provider_account: provider.account,
+          reference: orderNumberFor(row.id, plan.period, Number(tries) + 1),
+          provider_reference: null,
+          amount_minor: row.amount_minor,
+          currency: row.currency,
+          status: 'sending',
+          details: JSON.stringify(provider.chargeDetails({ sequence: sequenceOf(plan.period), interval: row.interval })),
+          requested_at: ctx.now,
+          next_query_at: new Date(ctx.now.getTime() + ctx.queryAfterMs),
+          decline_class: null,
+          provider_code: null,
+          provider_message: null,
+          action_url: null,
+          failure_reason: null,
+          reason: null,
+          resolved_at: null,
+        },
+      });
+      changes.subscriptions.set(row.id, { ...started.change, releaseQueueLease: true });
     }
 
-    const inserted = await insertAttempts(tx, pending.map((p) => p.attempt));
-    const byOrder = new Map(inserted.map((a) => [a.order_number, a]));
+    const invoices = await openInvoices(
+      tx,
+      pending.map(({ subscription, attempt }) => ({
+        subscriptionId: subscription.id,
+        period: attempt.period,
+        amountDueMinor: attempt.amount_minor,
+        currency: attempt.currency,
+        dueAt: renewalAt(stateOf(subscription).plan, attempt.period),
+      })),
+    );
+    const inserted = await insertTransactions(
+      tx,
+      pending.map((p) => ({ ...p.attempt, invoice_id: invoices.get(invoiceKey(p.subscription.id, p.attempt.period))!.id })),
+    );
+    const byReference = new Map(inserted.map((a) => [a.reference, a]));
     const claimed = pending.map((p) => {
-      const attempt = byOrder.get(p.attempt.order_number)!;
+      const attempt = byReference.get(p.attempt.reference)!;
       for (const event of p.started) {
-        event.attemptId = attempt.id;
-        event.data = { ...event.data, order_number: attempt.order_number, service_mode: attempt.service_mode, amount_minor: attempt.amount_minor, currency: attempt.currency };
+        event.transactionId = attempt.id;
+        if (event.type === 'charge_started') {
+          event.data = { ...event.data, order_number: attempt.reference, service_mode: attempt.details.service_mode, amount_minor: attempt.amount_minor, currency: attempt.currency };
+        }
       }
-      events.push(...p.started);
-      return { subscription: p.subscription, attempt };
+      changes.events.push(...p.started);
+      return { subscription: p.subscription, attempt, method: p.method };
     });
-    await saveSubscriptionStates(tx, changes);
-    await insertEvents(tx, events);
-    if (ctx.followUps && ended.length) await ctx.followUps.afterChanges(tx, ended, ctx.now);
+    await commitChanges(tx, changes, { now: ctx.now, followUps: ctx.followUps });
     return claimed;
   });
 }

@@ -1,22 +1,29 @@
 /**
- * The janitor resolves what the gateway has not told us: it queries attempts left `sending`
- * (timeout, crash), `unknown` or `pending` on a backoff schedule; ends dunning for subscriptions
+ * The janitor resolves what providers have not told us: it queries charges and refunds left
+ * `sending` (timeout, crash), `unknown` or `pending` on a backoff schedule, and settled ones a
+ * notice asked to confirm; refunds money a period was paid twice; ends dunning for subscriptions
  * that waited past the last retry; and releases queue marks whose job was lost.
  */
-import { sql } from 'kysely';
-import type { ChargeAttempt } from '../db/database.ts';
-import type { QueryResult } from '../payments/providers/oceanpayment/query-response.ts';
-import { sameGatewayAmount } from '../lib/money.ts';
-import { insertEvents } from '../events/events.repo.ts';
-import { saveSubscriptionStates, stateOf } from '../subscriptions/subscription.repo.ts';
-import { applyEvent } from '../subscriptions/transitions.ts';
+import type { Tx } from '../db/connect.ts';
+import type { PaymentTransaction } from '../db/database.ts';
+import { errorMessage } from '../lib/errors.ts';
+import { applyToInvoice, netPaidMinor } from '../payments/invoices/invoice-machine.ts';
+import { invoiceStateOf, lockInvoices, openInvoicesOf } from '../payments/invoices/invoice.repo.ts';
+import type { ChargeQueryResult, RefundQueryResult } from '../payments/outcomes.ts';
+import { operation } from '../payments/provider.ts';
 import type { Resolution } from '../payments/transactions/charge-machine.ts';
-import { answerDeadlineMs, recordContext, type RenewalEngine } from './engine.ts';
+import type { RefundResolution } from '../payments/transactions/refund-machine.ts';
+import { childrenOf, claimTransactionsToQuery } from '../payments/transactions/transaction.repo.ts';
+import { lockSubscriptions, stateOf } from '../subscriptions/subscription.repo.ts';
+import { applyEvent } from '../subscriptions/transitions.ts';
+import { ChangeSet, commitChanges } from './commit.ts';
+import { answerDeadlineMs, recordContext, type BillingEngine } from './engine.ts';
 import { recordOutcomes, type RecordedOutcome } from './record-outcomes.ts';
+import { commitRefund, recordRefundOutcomes, refundableMinor, sendRefunds } from './refunds.ts';
 import { releaseStaleQueueLeases } from './schedule-renewals.job.ts';
 
 export interface JanitorSettings {
-  /** Attempts queried per pass. */
+  /** Transactions queried per pass. */
   queryBatch: number;
   /** Queries in flight at once. */
   queryConcurrency: number;
@@ -29,97 +36,172 @@ export interface JanitorReport {
   resolved: number;
   unpaid: number;
   releasedLeases: number;
+  doublePaymentsRefunded: number;
 }
 
-export async function runJanitor(engine: RenewalEngine, settings: JanitorSettings = DEFAULT_JANITOR_SETTINGS): Promise<JanitorReport> {
+export async function runJanitor(engine: BillingEngine, settings: JanitorSettings = DEFAULT_JANITOR_SETTINGS): Promise<JanitorReport> {
   const now = engine.clock.now();
-  const attempts = await claimAttemptsToQuery(engine, now, settings.queryBatch);
-  const recorded = await queryAttempts(engine, attempts, settings.queryConcurrency);
+  const due = await claimTransactionsToQuery(engine.db, now, new Date(now.getTime() + answerDeadlineMs(engine)), settings.queryBatch);
+  const charges = await queryCharges(engine, due.filter((t) => t.kind === 'charge'), settings.queryConcurrency);
+  const refunds = await queryRefunds(engine, due.filter((t) => t.kind === 'refund'));
+  const doublePaymentsRefunded = await refundDoublePayments(engine);
   const unpaid = await endExhaustedDunning(engine, now);
   // A charge job taken by a worker that died stays `active` in pg-boss until it expires; its
   // subscription is queued again sooner than that (a duplicate job finds nothing to do).
   const releasedLeases = await releaseStaleQueueLeases(engine.db, now, answerDeadlineMs(engine));
-  return { queried: attempts.length, resolved: recorded.filter((r) => r.changed).length, unpaid, releasedLeases };
+  return {
+    queried: due.length,
+    resolved: charges.filter((r) => r.changed).length + refunds,
+    unpaid,
+    releasedLeases,
+    doublePaymentsRefunded,
+  };
 }
 
-/**
- * Takes due attempts for querying. Their next query moves past the request timeout first, so
- * another worker's janitor leaves them alone, and a janitor that dies mid-query tries again later.
- */
-async function claimAttemptsToQuery(engine: RenewalEngine, now: Date, limit: number): Promise<ChargeAttempt[]> {
-  const lease = new Date(now.getTime() + answerDeadlineMs(engine));
-  const { rows } = await sql<ChargeAttempt>`
-    update charge_attempts a set next_query_at = ${lease}
-    from (
-      select id from charge_attempts where next_query_at <= ${now}
-      order by next_query_at limit ${limit} for update skip locked
-    ) due
-    where a.id = due.id
-    returning a.*`.execute(engine.db);
-  return rows;
-}
-
-/** Queries attempts and records what the gateway says; used by the janitor and `rebill resolve`. */
-export async function queryAttempts(engine: RenewalEngine, attempts: readonly ChargeAttempt[], concurrency = 8): Promise<RecordedOutcome[]> {
-  const reports: { attemptId: number; resolution: Resolution }[] = [];
+/** Runs `fn` over `items`, at most `concurrency` at a time. */
+async function eachConcurrently<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < attempts.length) {
-      const attempt = attempts[next++]!;
-      const stopTimer = engine.metrics.gatewayLatency.startTimer({ operation: 'query' });
-      const result = await engine.gateway.query(attempt.order_number).catch(
-        (error: unknown): QueryResult => ({ kind: 'error', reason: String(error) }),
-      );
-      stopTimer();
-      const resolution = resolutionFromQuery(attempt, result);
-      engine.logger.info(
-        { attempt_id: attempt.id, order_number: attempt.order_number, query: result.kind, resolution: resolution.kind },
-        'attempt queried',
-      );
-      reports.push({ attemptId: attempt.id, resolution });
-    }
+    while (next < items.length) await fn(items[next++]!);
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, attempts.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+/** Queries charges and records what their providers say; used by the janitor, `rebill resolve` and the return page. */
+export async function queryCharges(engine: BillingEngine, charges: readonly PaymentTransaction[], concurrency = 8): Promise<RecordedOutcome[]> {
+  const reports: { transactionId: number; resolution: Resolution }[] = [];
+  await eachConcurrently(charges, concurrency, async (charge) => {
+    const stopTimer = engine.metrics.gatewayLatency.startTimer({ operation: 'query' });
+    const result = await Promise.resolve()
+      .then(() => operation(engine.providers.get(charge.provider), 'queryCharge', 'query')(charge.reference))
+      .catch((error: unknown): ChargeQueryResult => ({ kind: 'error', reason: errorMessage(error) }));
+    stopTimer();
+    const resolution = resolutionFromQuery(charge, result);
+    engine.logger.info({ transaction_id: charge.id, order_number: charge.reference, query: result.kind, resolution: resolution.kind }, 'charge queried');
+    reports.push({ transactionId: charge.id, resolution });
+  });
   if (!reports.length) return [];
   return engine.db.transaction().execute((tx) =>
     recordOutcomes(tx, reports.map((r) => ({ ...r, actor: 'gateway:query', fromQuery: true })), recordContext(engine)),
   );
 }
 
-export function resolutionFromQuery(attempt: ChargeAttempt, result: QueryResult): Resolution {
+export function resolutionFromQuery(charge: PaymentTransaction, result: ChargeQueryResult): Resolution {
   if (result.kind === 'error') return { kind: 'still_unresolved', reason: result.reason };
-  if (result.kind === 'not_found') return { kind: 'not_sent', reason: `the gateway has no order ${attempt.order_number}` };
-  const money = { amountMinor: attempt.amount_minor, currency: attempt.currency };
-  const entries = result.entries.filter((e) => e.currency === attempt.currency && sameGatewayAmount(e.amount, money));
-  if (entries.length < result.entries.length) {
-    return { kind: 'still_unresolved', reason: 'the query returned an amount or currency that does not match the attempt' };
-  }
+  if (result.kind === 'not_found') return { kind: 'not_sent', reason: `the provider has no order ${charge.reference}` };
+  const mismatched = result.payments.filter((p) => p.money?.currency !== charge.currency || p.money.amountMinor !== charge.amount_minor);
+  if (mismatched.length) return { kind: 'still_unresolved', reason: 'the query returned an amount or currency that does not match the charge' };
   // An order may hold several payment attempts; any success settles it, else the newest speaks.
-  const entry = entries.find((e) => e.outcome.kind === 'approved') ?? entries[0];
-  if (!entry) return { kind: 'still_unresolved', reason: 'the query returned no usable entry' };
-  return { kind: 'outcome', outcome: entry.outcome };
+  const payment = result.payments.find((p) => p.outcome.kind === 'approved') ?? result.payments[0];
+  if (!payment) return { kind: 'still_unresolved', reason: 'the query returned no usable payment' };
+  return { kind: 'outcome', outcome: payment.outcome };
+}
+
+/** Queries refunds and records what their providers say. Returns how many changed. */
+async function queryRefunds(engine: BillingEngine, refunds: readonly PaymentTransaction[]): Promise<number> {
+  if (!refunds.length) return 0;
+  const reports: { refundId: number; resolution: RefundResolution }[] = [];
+  for (const refund of refunds) {
+    const result = await Promise.resolve()
+      .then(() => operation(engine.providers.get(refund.provider), 'queryRefund', 'refund')({ reference: refund.reference, refundId: refund.provider_reference }))
+      .catch((error: unknown): RefundQueryResult => ({ kind: 'error', reason: errorMessage(error) }));
+    engine.logger.info({ transaction_id: refund.id, refund_number: refund.reference, query: result.kind }, 'refund queried');
+    reports.push({ refundId: refund.id, resolution: refundResolutionFromQuery(result) });
+  }
+  const recorded = await engine.db.transaction().execute((tx) =>
+    recordRefundOutcomes(tx, reports.map((r) => ({ ...r, actor: 'gateway:query', fromQuery: true })), recordContext(engine)),
+  );
+  return recorded.filter((r) => r.changed).length;
+}
+
+export function refundResolutionFromQuery(result: RefundQueryResult): RefundResolution {
+  switch (result.kind) {
+    case 'refunded':
+      return { kind: 'refunded', providerReference: result.refundId };
+    case 'pending':
+      return { kind: 'pending', providerReference: result.refundId };
+    case 'failed':
+      return { kind: 'failed', message: result.message };
+    case 'not_found':
+      return { kind: 'not_found', reason: 'the provider has no such refund' };
+    case 'error':
+      return { kind: 'still_unresolved', reason: result.reason };
+  }
+}
+
+/**
+ * A period is never kept paid twice: money an invoice holds beyond what is due (a second payment,
+ * or any payment after the subscription ended) is refunded from the payment that brought it,
+ * unless the policy says only to flag it. An automatic refund that failed is not tried again by
+ * itself: the event log and `rebill show` say so, for an operator to decide.
+ */
+async function refundDoublePayments(engine: BillingEngine): Promise<number> {
+  if (engine.billing.doublePayment !== 'refund') return 0;
+  const overpaid = await engine.db
+    .selectFrom('invoices')
+    .selectAll()
+    .where((eb) =>
+      eb.or([
+        eb(eb.ref('amount_paid_minor'), '>', eb(eb.ref('amount_due_minor'), '+', eb(eb.ref('amount_refunded_minor'), '+', eb.ref('amount_charged_back_minor')))),
+        eb.and([eb('closed_as', '=', 'void'), eb(eb.ref('amount_paid_minor'), '>', eb(eb.ref('amount_refunded_minor'), '+', eb.ref('amount_charged_back_minor')))]),
+      ]),
+    )
+    .orderBy('id')
+    .limit(100)
+    .execute();
+  const refunds: PaymentTransaction[] = [];
+  for (const invoice of overpaid) {
+    const refund = await engine.db.transaction().execute(async (tx) => {
+      // The subscription first, as every writer locks it before its transactions and invoices.
+      await lockSubscriptions(tx, [invoice.subscription_id]);
+      const [locked] = await lockInvoices(tx, [invoice.id]);
+      const state = invoiceStateOf(locked!);
+      const excess = state.closedAs === 'void' ? netPaidMinor(state) : netPaidMinor(state) - state.amountDueMinor;
+      const charges = await tx.selectFrom('payment_transactions').selectAll().where('invoice_id', '=', invoice.id).where('kind', '=', 'charge').where('status', '=', 'succeeded').orderBy('id', 'desc').execute();
+      const children = await childrenOf(tx, charges.map((c) => c.id));
+      const inProgress = children.filter((c) => c.kind === 'refund' && ['sending', 'pending', 'unknown'].includes(c.status)).reduce((sum, c) => sum + c.amount_minor, 0);
+      const failedBefore = children.some((c) => c.kind === 'refund' && c.status === 'failed' && c.details.automatic);
+      const toRefund = excess - inProgress;
+      if (toRefund <= 0 || failedBefore) return null;
+      // The newest payment is the extra one; refund from it what it still holds.
+      const from = charges.find((c) => refundableMinor(c, children.filter((x) => x.parent_id === c.id)) > 0);
+      if (!from) return null;
+      const amount = Math.min(toRefund, refundableMinor(from, children.filter((x) => x.parent_id === from.id)));
+      return commitRefund(tx, engine, {
+        orderNumber: from.reference,
+        amount: { amountMinor: amount, currency: from.currency },
+        reason: state.closedAs === 'void' ? 'paid after the subscription ended' : 'this period was already paid',
+        actor: 'janitor',
+        automatic: state.closedAs === 'void' ? 'paid_after_cancel' : 'double_payment',
+      });
+    });
+    if (refund) refunds.push(refund);
+  }
+  if (refunds.length) await sendRefunds(engine, refunds);
+  return refunds.length;
 }
 
 /**
  * Subscriptions waiting with nothing scheduled (hard decline, expired 3-D Secure) become unpaid
- * when the retry schedule would have ended.
+ * when the retry schedule would have ended; their open invoice becomes uncollectible.
  */
-async function endExhaustedDunning(engine: RenewalEngine, now: Date): Promise<number> {
+async function endExhaustedDunning(engine: BillingEngine, now: Date): Promise<number> {
   const lastRetryMs = Math.max(...engine.policy.retryScheduleMs);
   const deadline = new Date(now.getTime() - lastRetryMs);
   return engine.db.transaction().execute(async (tx) => {
-    const rows = await tx
+    const candidates = await tx
       .selectFrom('subscriptions')
-      .selectAll()
+      .select('id')
       .where('next_attempt_at', 'is', null)
       .where('status', 'in', ['incomplete', 'past_due'])
       .where('past_due_since', '<=', deadline)
       .where(({ not, exists, selectFrom }) =>
         not(
           exists(
-            selectFrom('charge_attempts')
+            selectFrom('payment_transactions')
               .select('id')
-              .whereRef('charge_attempts.subscription_id', '=', 'subscriptions.id')
+              .whereRef('payment_transactions.subscription_id', '=', 'subscriptions.id')
+              .where('kind', '=', 'charge')
               .where('status', 'in', ['sending', 'pending', 'action_required', 'unknown']),
           ),
         ),
@@ -129,22 +211,27 @@ async function endExhaustedDunning(engine: RenewalEngine, now: Date): Promise<nu
       .forNoKeyUpdate()
       .skipLocked()
       .execute();
-    const applied = rows.flatMap((row) => {
+    const rows = await lockSubscriptions(tx, candidates.map((c) => c.id));
+    const changes = new ChangeSet();
+    for (const row of rows) {
       const before = stateOf(row);
-      const result = applyEvent(row, before, { type: 'dunning_exhausted' }, {
-        now,
-        actor: 'janitor',
-        reason: 'no successful payment before the end of the retry schedule',
-      }, engine.policy);
-      return result.ok ? [{ row, before, result }] : [];
-    });
-    await saveSubscriptionStates(tx, applied.map((a) => a.result.change));
-    await insertEvents(tx, applied.flatMap((a) => a.result.events));
-    await engine.followUps?.afterChanges(
-      tx,
-      applied.map(({ row, before, result }) => ({ subscription: row, before, after: result.state, event: { type: 'dunning_exhausted' }, flags: [], attempt: null })),
-      now,
-    );
-    return applied.length;
+      const result = applyEvent(row, before, { type: 'dunning_exhausted' }, { now, actor: 'janitor', reason: 'no successful payment before the end of the retry schedule' }, engine.policy);
+      if (!result.ok) continue;
+      changes.subscriptions.set(row.id, result.change);
+      changes.events.push(...result.events);
+      changes.records.push({ kind: 'subscription', subscription: row, before, after: result.state, event: { type: 'dunning_exhausted' }, flags: [], charge: null });
+    }
+    await closeOpenInvoices(tx, changes, rows.filter((r) => changes.subscriptions.has(r.id)).map((r) => r.id), 'marked_uncollectible');
+    await commitChanges(tx, changes, { now, followUps: engine.followUps });
+    return changes.subscriptions.size;
   });
+}
+
+/** Closes the unpaid invoices of subscriptions that ended: void (canceled) or uncollectible (dunning ran out). */
+export async function closeOpenInvoices(tx: Tx, changes: ChangeSet, subscriptionIds: readonly string[], how: 'voided' | 'marked_uncollectible'): Promise<void> {
+  const open = await openInvoicesOf(tx, subscriptionIds);
+  for (const invoice of await lockInvoices(tx, open.map((i) => i.id))) {
+    const applied = applyToInvoice(invoiceStateOf(invoice), { type: how });
+    if (applied.ok) changes.invoices.set(invoice.id, { id: invoice.id, state: applied.state, paidAt: null });
+  }
 }

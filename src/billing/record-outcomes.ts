@@ -1,152 +1,198 @@
 /**
- * The one place where anything the gateway says becomes state: the synchronous answer, a
- * notice, a query result, an expired 3-D Secure link. Many reports are recorded in one
- * transaction (a batch of charges, a burst of notices), each applied in order, idempotently
- * and monotonically: a duplicate or an older report changes nothing.
+ * Where anything a provider says about a charge becomes state: the synchronous answer, a notice,
+ * a query result, an expired 3-D Secure link. Many reports are recorded in one transaction (a
+ * batch of charges, a burst of notices), each applied in order, idempotently and monotonically: a
+ * duplicate or an older report changes nothing. A success pays the period's invoice; a second
+ * payment of a paid period (or a payment after the cancel) is recorded as a double payment, which
+ * the janitor refunds.
  */
 import type { Tx } from '../db/connect.ts';
-import type { AttemptStatus, SubscriptionStatus } from '../db/database.ts';
-import { insertEvents, type NewEvent } from '../events/events.repo.ts';
-import { lockSubscriptions, saveSubscriptionStates, stateOf, type SubscriptionChange } from '../subscriptions/subscription.repo.ts';
+import type { ChargeStatus, Invoice, PaymentTransaction, SubscriptionStatus } from '../db/database.ts';
+import type { ChargeFacts } from '../events/event-types.ts';
+import { applyToInvoice } from '../payments/invoices/invoice-machine.ts';
+import { invoiceStateOf, lockInvoices } from '../payments/invoices/invoice.repo.ts';
+import { isFinal, nextChargeStep, type Resolution } from '../payments/transactions/charge-machine.ts';
+import { glanceAtTransactions, lockTransactions, toUpdate } from '../payments/transactions/transaction.repo.ts';
+import { lockSubscriptions, stateOf } from '../subscriptions/subscription.repo.ts';
 import type { DunningPolicy, SubscriptionState, TransitionFlag } from '../subscriptions/subscription-machine.ts';
-import { applyEvent, type FollowUps, type TransitionRecord } from '../subscriptions/transitions.ts';
-import { isFinal, nextAttemptStep, type Resolution } from '../payments/transactions/charge-machine.ts';
-import { glanceAtAttempts, lockAttempts, saveAttempts, toUpdate, type AttemptUpdate } from '../payments/transactions/transaction.repo.ts';
+import { applyEvent } from '../subscriptions/transitions.ts';
+import { ChangeSet, commitChanges, type FollowUps } from './commit.ts';
+import type { BillingPolicy } from './engine.ts';
 
 export interface OutcomeReport {
-  attemptId: number;
+  transactionId: number;
   resolution: Resolution;
   /** Who said so: `gateway:sync`, `gateway:notice`, `gateway:query`, `janitor`, `operator:<name>`. */
   actor: string;
-  /** True for query results: an unchanged open attempt gets its next query scheduled. */
+  /** True for query results: an unchanged open charge gets its next query scheduled. */
   fromQuery?: boolean;
 }
 
 export interface RecordContext {
   now: Date;
   policy: DunningPolicy;
-  /** Delays between queries of an unresolved attempt; the last one repeats. */
+  billing: BillingPolicy;
+  /** Delays between queries of an unresolved charge; the last one repeats. */
   querySchedule: readonly number[];
-  followUps?: FollowUps;
+  followUps: FollowUps;
 }
 
 export interface RecordedOutcome {
-  attemptId: number;
+  transactionId: number;
   changed: boolean;
   why?: string;
-  attemptStatus: AttemptStatus;
+  status: ChargeStatus;
   subscriptionStatus: SubscriptionStatus;
 }
-
-const ATTEMPT_EVENT: Partial<Record<AttemptStatus, string>> = {
-  pending: 'charge_pending',
-  unknown: 'charge_outcome_unknown',
-};
 
 export function nextQueryAt(queryCount: number, now: Date, schedule: readonly number[]): Date {
   const delay = schedule[Math.min(queryCount, schedule.length - 1)] ?? 60_000;
   return new Date(now.getTime() + delay);
 }
 
+/** The facts of a charge the event log carries with every change it causes. */
+export function chargeFacts(charge: PaymentTransaction, statusChange?: string): ChargeFacts {
+  return {
+    order_number: charge.reference,
+    ...(charge.details.service_mode ? { service_mode: charge.details.service_mode } : {}),
+    ...(statusChange ? { attempt_status: statusChange } : {}),
+    ...(charge.provider_code ? { gateway_code: charge.provider_code } : {}),
+    ...(charge.provider_reference ? { payment_id: charge.provider_reference } : {}),
+  };
+}
+
 export async function recordOutcomes(tx: Tx, reports: readonly OutcomeReport[], ctx: RecordContext): Promise<RecordedOutcome[]> {
   if (!reports.length) return [];
-  // A success is final: whatever else is reported about a succeeded attempt changes nothing, so
+  // A success is final: whatever else is reported about a succeeded charge changes nothing, so
   // those reports (the second of a notice and a sync answer, usually) are settled without locks.
-  const glance = await glanceAtAttempts(tx, reports.map((r) => r.attemptId));
-  const settled = (report: OutcomeReport) => glance.get(report.attemptId)?.status === 'succeeded';
+  const glance = await glanceAtTransactions(tx, reports.map((r) => r.transactionId));
+  const settled = (report: OutcomeReport) => glance.get(report.transactionId)?.status === 'succeeded';
   const live = reports.filter((r) => !settled(r));
-  const attemptIds = [...new Set(live.map((r) => r.attemptId))];
-  // Subscriptions first, then attempts: the same lock order as every other writer.
-  const subscriptionIds = attemptIds.map((id) => glance.get(id)?.subscription_id).filter((id): id is string => id !== undefined);
+  const ids = [...new Set(live.map((r) => r.transactionId))];
+  // Subscriptions first, then transactions, then invoices: the same lock order as every other writer.
+  const subscriptionIds = ids.map((id) => glance.get(id)?.subscription_id).filter((id): id is string => id !== undefined);
   const subscriptions = new Map((await lockSubscriptions(tx, subscriptionIds)).map((s) => [s.id, s]));
-  const attempts = new Map((await lockAttempts(tx, attemptIds)).map((a) => [a.id, a]));
+  const charges = new Map((await lockTransactions(tx, ids)).map((t) => [t.id, t]));
+  const invoices = new Map((await lockInvoices(tx, [...charges.values()].map((c) => c.invoice_id))).map((i) => [i.id, i]));
   const states = new Map<string, SubscriptionState>();
-  const dirtyAttempts = new Map<number, AttemptUpdate>();
-  const dirtySubscriptions = new Map<string, SubscriptionChange>();
-  const events: NewEvent[] = [];
-  const changes: TransitionRecord[] = [];
+  const changes = new ChangeSet();
   const results: RecordedOutcome[] = [];
 
   for (const report of reports) {
     if (settled(report)) {
-      const seen = glance.get(report.attemptId)!;
-      results.push({ attemptId: report.attemptId, changed: false, why: 'the attempt already succeeded; a success is final', attemptStatus: 'succeeded', subscriptionStatus: seen.subscription_status });
+      const seen = glance.get(report.transactionId)!;
+      results.push({ transactionId: report.transactionId, changed: false, why: 'the charge already succeeded; a success is final', status: 'succeeded', subscriptionStatus: seen.subscription_status });
       continue;
     }
-    const attempt = attempts.get(report.attemptId);
-    if (!attempt) throw new Error(`charge attempt ${report.attemptId} does not exist`);
-    const subscription = subscriptions.get(attempt.subscription_id)!;
+    const charge = charges.get(report.transactionId);
+    if (!charge || charge.kind !== 'charge') throw new Error(`charge ${report.transactionId} does not exist`);
+    const subscription = subscriptions.get(charge.subscription_id)!;
     const state = states.get(subscription.id) ?? stateOf(subscription);
-    const step = nextAttemptStep(attempt, report.resolution);
+    const status = charge.status as ChargeStatus;
+    const step = nextChargeStep({ status }, report.resolution);
     if (!step.changed) {
-      if (report.fromQuery && !isFinal(attempt.status)) {
-        attempt.query_count += 1;
-        attempt.next_query_at = nextQueryAt(attempt.query_count, ctx.now, ctx.querySchedule);
-        dirtyAttempts.set(attempt.id, toUpdate(attempt));
-      } else if (report.fromQuery && attempt.next_query_at !== null) {
-        // A settled attempt queried to confirm a notice: the gateway did not confirm it; done.
-        attempt.query_count += 1;
-        attempt.next_query_at = null;
-        dirtyAttempts.set(attempt.id, toUpdate(attempt));
+      if (report.fromQuery && !isFinal(status)) {
+        charge.query_count += 1;
+        charge.next_query_at = nextQueryAt(charge.query_count, ctx.now, ctx.querySchedule);
+        changes.transactions.set(charge.id, toUpdate(charge));
+      } else if (report.fromQuery && charge.next_query_at !== null) {
+        // A settled charge queried to confirm a notice: the provider did not confirm it; done.
+        charge.query_count += 1;
+        charge.next_query_at = null;
+        changes.transactions.set(charge.id, toUpdate(charge));
       }
-      results.push({ attemptId: attempt.id, changed: false, why: step.why, attemptStatus: attempt.status, subscriptionStatus: state.status });
+      results.push({ transactionId: charge.id, changed: false, why: step.why, status, subscriptionStatus: state.status });
       continue;
     }
 
     const { change } = step;
-    const wasStatus = attempt.status;
-    attempt.status = change.status;
-    if (change.declineClass !== undefined) attempt.decline_class = change.declineClass;
-    if (change.gatewayCode !== undefined && change.gatewayCode !== null) attempt.gateway_code = change.gatewayCode;
-    if (change.gatewayDetails !== undefined && change.gatewayDetails !== null) attempt.gateway_details = change.gatewayDetails;
-    if (change.paymentId) attempt.payment_id = change.paymentId;
-    if (change.payUrl) attempt.pay_url = change.payUrl;
-    if (change.failureReason !== undefined) attempt.failure_reason = change.failureReason;
-    if (change.query === 'none') attempt.next_query_at = null;
-    else if (change.query === 'now') attempt.next_query_at = ctx.now;
-    else attempt.next_query_at = nextQueryAt(attempt.query_count, ctx.now, ctx.querySchedule);
-    if (report.fromQuery) attempt.query_count += 1;
-    attempt.resolved_at = isFinal(attempt.status) ? ctx.now : null;
-    dirtyAttempts.set(attempt.id, toUpdate(attempt));
+    charge.status = change.status;
+    if (change.declineClass !== undefined) charge.decline_class = change.declineClass;
+    if (change.providerCode) charge.provider_code = change.providerCode;
+    if (change.providerMessage) charge.provider_message = change.providerMessage;
+    if (change.providerReference) charge.provider_reference = change.providerReference;
+    if (change.actionUrl) charge.action_url = change.actionUrl;
+    if (change.failureReason !== undefined) charge.failure_reason = change.failureReason;
+    if (change.query === 'none') charge.next_query_at = null;
+    else if (change.query === 'now') charge.next_query_at = ctx.now;
+    else charge.next_query_at = nextQueryAt(charge.query_count, ctx.now, ctx.querySchedule);
+    if (report.fromQuery) charge.query_count += 1;
+    charge.resolved_at = isFinal(change.status) ? ctx.now : null;
+    changes.transactions.set(charge.id, toUpdate(charge));
 
-    const facts = {
-      order_number: attempt.order_number,
-      service_mode: attempt.service_mode,
-      attempt_status: `${wasStatus} -> ${attempt.status}`,
-      ...(attempt.gateway_code ? { gateway_code: attempt.gateway_code } : {}),
-      ...(attempt.payment_id ? { payment_id: attempt.payment_id } : {}),
-    };
-    const base = { subscriptionId: subscription.id, attemptId: attempt.id, actor: report.actor, occurredAt: ctx.now };
+    const facts = chargeFacts(charge, `${status} -> ${change.status}`);
+    const base = { subscriptionId: subscription.id, transactionId: charge.id, actor: report.actor, occurredAt: ctx.now };
+    if (change.status === 'succeeded') payInvoice(changes, invoices.get(charge.invoice_id)!, charge, subscription.status === 'canceled', ctx, base);
+
     let next = state;
     let flags: TransitionFlag[] = [];
-    if (step.subscriptionEvent) {
-      const applied = applyEvent(subscription, state, step.subscriptionEvent, {
+    const event = step.event ? { ...step.event, period: charge.period } : null;
+    if (event) {
+      const applied = applyEvent(subscription, state, event, {
         now: ctx.now,
         actor: report.actor,
-        reason: attempt.gateway_details ?? attempt.failure_reason,
-        attemptId: attempt.id,
+        reason: charge.provider_message ?? charge.failure_reason,
+        transactionId: charge.id,
         data: facts,
       }, ctx.policy);
       if (applied.ok) {
         next = applied.state;
         flags = applied.flags;
-        events.push(...applied.events);
+        changes.events.push(...applied.events);
         states.set(subscription.id, next);
-        dirtySubscriptions.set(subscription.id, applied.change);
+        changes.subscriptions.set(subscription.id, applied.change);
       } else {
-        // The attempt's news is recorded even when the subscription cannot take it.
-        events.push({ ...base, type: 'outcome_not_applied', reason: applied.refusal, data: facts });
+        // The charge's news is recorded even when the subscription cannot take it.
+        changes.events.push({ ...base, type: 'outcome_not_applied', reason: applied.refusal, data: facts });
       }
     } else {
-      events.push({ ...base, type: ATTEMPT_EVENT[attempt.status] ?? `charge_${attempt.status}`, reason: attempt.failure_reason ?? attempt.gateway_details, data: facts });
+      changes.events.push({
+        ...base,
+        type: change.status === 'pending' ? 'charge_pending' : 'charge_outcome_unknown',
+        reason: charge.failure_reason ?? charge.provider_message,
+        data: facts,
+      });
     }
-    changes.push({ subscription, before: state, after: next, event: step.subscriptionEvent, flags, attempt: { ...attempt } });
-    results.push({ attemptId: attempt.id, changed: true, attemptStatus: attempt.status, subscriptionStatus: next.status });
+    changes.records.push({ kind: 'subscription', subscription, before: state, after: next, event, flags, charge: { ...charge } });
+    results.push({ transactionId: charge.id, changed: true, status: change.status, subscriptionStatus: next.status });
   }
 
-  await saveAttempts(tx, [...dirtyAttempts.values()]);
-  await saveSubscriptionStates(tx, [...dirtySubscriptions.values()]);
-  await insertEvents(tx, events);
-  if (ctx.followUps && changes.length) await ctx.followUps.afterChanges(tx, changes, ctx.now);
+  await commitChanges(tx, changes, { now: ctx.now, followUps: ctx.followUps });
   return results;
+}
+
+/**
+ * A succeeded charge pays its period's invoice. Money beyond what is due (a second payment of a
+ * paid period, or any payment after the subscription ended) is recorded as a double payment; the
+ * janitor refunds it (or, by policy, leaves it flagged).
+ */
+function payInvoice(
+  changes: ChangeSet,
+  invoice: Invoice,
+  charge: PaymentTransaction,
+  canceled: boolean,
+  ctx: RecordContext,
+  base: { subscriptionId: string; transactionId: number; actor: string; occurredAt: Date },
+): void {
+  const current = changes.invoices.get(invoice.id)?.state ?? invoiceStateOf(invoice);
+  const before = canceled && current.amountPaidMinor === 0 && current.closedAs === null ? { ...current, closedAs: 'void' as const } : current;
+  const applied = applyToInvoice(before, { type: 'payment_received', amountMinor: charge.amount_minor });
+  if (!applied.ok) throw new Error(`invoice ${invoice.id}: ${applied.refusal}`);
+  changes.invoices.set(invoice.id, { id: invoice.id, state: applied.state, paidAt: ctx.now });
+  if (applied.excessMinor > 0) {
+    changes.events.push({
+      ...base,
+      type: 'double_payment',
+      reason: canceled
+        ? 'paid after the subscription was canceled'
+        : 'this period was already paid',
+      data: {
+        order_number: charge.reference,
+        invoice_period: invoice.period,
+        excess_minor: applied.excessMinor,
+        currency: charge.currency,
+        action: ctx.billing.doublePayment,
+      },
+    });
+  }
 }

@@ -6,7 +6,7 @@
 import { sql } from 'kysely';
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/connect.ts';
-import { insertChargeJobs, queuedChargeJobs } from './queue.ts';
+import { insertChargeJobs, queuedChargeJobs } from '../jobs/queue.ts';
 
 export interface SchedulerSettings {
   batchSize: number;

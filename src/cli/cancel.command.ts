@@ -1,6 +1,7 @@
-import { customerNotificationsFor, dunningPolicy, operatorActor } from '../deps.ts';
-import { createBoss } from '../billing/queue.ts';
+import { operatorContext } from '../deps.ts';
+import { createBoss } from '../jobs/queue.ts';
 import { cancelSubscription } from '../billing/operator-actions.ts';
+import { viewOf } from '../subscriptions/lookup.ts';
 import { EXIT_OK, optional, printJson, type Command } from './command.ts';
 import { subscriptionJson, subscriptionText } from './present.ts';
 
@@ -22,15 +23,9 @@ Example:
   async run(args, ctx) {
     const id = args.positionals[0]!;
     const atPeriodEnd = Boolean(args.values['at-period-end']);
-    const subscription = await ctx.withDatabase(({ db, pool }) =>
-      cancelSubscription(db, id, atPeriodEnd, {
-        now: ctx.clock().now(),
-        actor: operatorActor(),
-        reason: optional(args, 'reason') ?? null,
-        policy: dunningPolicy(ctx.config()),
-        // The customer is told, in the same transaction (delivered by the worker).
-        followUps: customerNotificationsFor(ctx.config(), createBoss(pool, { background: false })),
-      }),
+    const subscription = await ctx.withDatabase(async ({ db, pool }) =>
+      // The customer is told, in the same transaction (delivered by the worker).
+      viewOf(db, await cancelSubscription(db, id, atPeriodEnd, operatorContext(ctx.config(), createBoss(pool, { background: false }), ctx.clock().now(), optional(args, 'reason') ?? null))),
     );
     if (args.json) printJson(ctx.stdout, subscriptionJson(subscription));
     else ctx.stdout.write(`${atPeriodEnd ? 'Will end at the period end.' : 'Canceled.'}\n${subscriptionText(subscription)}`);

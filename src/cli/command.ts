@@ -4,7 +4,9 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type Config, type Env } from '../config.ts';
-import { openDatabase, type OpenedDatabase } from '../deps.ts';
+import type { BillingEngine } from '../billing/engine.ts';
+import { createEngine, followUpsFor, openDatabase, paymentProviders, type OpenedDatabase } from '../deps.ts';
+import { createBoss } from '../jobs/queue.ts';
 import type { Clock } from '../lib/clock.ts';
 import { ConflictError, NotFoundError, ValidationError, errorMessage } from '../lib/errors.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
@@ -147,4 +149,22 @@ export function createContext(env: Env, stdout: Output, stderr: Output, clock: (
     },
   };
   return ctx;
+}
+
+/**
+ * Runs `fn` with the billing engine the worker uses: the database, the payment providers (without
+ * an account, the running worker's built-in sandbox) and the same follow-ups, so what a command
+ * records tells the customer exactly as the worker would.
+ */
+export async function withEngine<T>(ctx: CommandContext, fn: (engine: BillingEngine) => Promise<T>): Promise<T> {
+  return ctx.withDatabase(async ({ db, pool }) => {
+    const config = ctx.config();
+    const providers = paymentProviders(config);
+    try {
+      const engine = createEngine(config, { db, providers, logger: ctx.logger(), clock: ctx.clock(), followUps: followUpsFor(config, createBoss(pool, { background: false })) });
+      return await fn(engine);
+    } finally {
+      await providers.close();
+    }
+  });
 }

@@ -1,8 +1,10 @@
 import { INTERVALS } from '../plans/billing-calendar.ts';
 import { enrol } from '../subscriptions/enrol.ts';
+import { viewOf } from '../subscriptions/lookup.ts';
 import { ConflictError } from '../lib/errors.ts';
 import { operatorActor } from '../deps.ts';
-import { createBoss } from '../billing/queue.ts';
+import { defaultProviderName } from '../payment-providers.ts';
+import { createBoss } from '../jobs/queue.ts';
 import { queueChargeNow } from '../billing/schedule-renewals.job.ts';
 import { EXIT_OK, optional, printJson, required, type Command } from './command.ts';
 import { subscriptionJson, subscriptionText } from './present.ts';
@@ -81,9 +83,10 @@ Example:
       externalId: optional(args, 'external-id'),
     };
     const now = ctx.clock().now();
-    const result = await ctx.withDatabase(({ db, pool }) => {
+    const result = await ctx.withDatabase(async ({ db, pool }) => {
       const boss = createBoss(pool, { background: false });
-      return enrol(db, input, {
+      const enrolled = await enrol(db, input, {
+        provider: defaultProviderName(ctx.config()),
         now,
         actor: operatorActor(),
         reason: optional(args, 'reason') ?? null,
@@ -91,6 +94,7 @@ Example:
         // The first purchase is charged at once, not at the next scheduler tick.
         afterInsert: (tx, rows) => queueChargeNow(boss, tx, rows.filter((r) => r.status === 'incomplete').map((r) => ({ id: r.id, next_period: r.next_period })), now),
       });
+      return enrolled.status === 'refused' ? enrolled : { ...enrolled, subscription: await viewOf(db, enrolled.subscription) };
     });
     if (result.status === 'refused') throw new ConflictError(result.message);
     const { subscription } = result;

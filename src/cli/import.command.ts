@@ -1,5 +1,6 @@
 /** `rebill import`: enrols many subscribers from a CSV file, all or nothing. */
 import { operatorActor } from '../deps.ts';
+import { defaultProviderName } from '../payment-providers.ts';
 import {
   OPTIONAL_COLUMNS,
   REQUIRED_COLUMNS,
@@ -85,6 +86,7 @@ Example:
 
       const result = await writeImportFile(db, path, {
         now,
+        provider: defaultProviderName(ctx.config()),
         actor: operatorActor(),
         reason: optional(args, 'reason') ?? null,
         checked: check,

@@ -1,5 +1,6 @@
 import { SUBSCRIPTION_STATUSES, type SubscriptionStatus } from '../db/database.ts';
 import { listSubscriptions } from '../subscriptions/subscription.repo.ts';
+import { viewsOf } from '../subscriptions/lookup.ts';
 import { parseInstant } from '../plans/billing-calendar.ts';
 import { EXIT_OK, UsageError, optional, printJson, wholeNumber, type Command } from './command.ts';
 import { subscriptionJson, table } from './present.ts';
@@ -29,8 +30,8 @@ Example:
     const dueBefore = dueText === undefined ? undefined : parseInstant(dueText, 'UTC');
     if (dueBefore === null) throw new UsageError(`--due-before "${dueText}" is not an ISO 8601 date-time`);
     const limit = wholeNumber(args, 'limit', 100, 1, 100_000);
-    const rows = await ctx.withDatabase(({ db }) =>
-      listSubscriptions(db, { status: status as SubscriptionStatus | undefined, dueBefore, limit }),
+    const rows = await ctx.withDatabase(async ({ db }) =>
+      viewsOf(db, await listSubscriptions(db, { status: status as SubscriptionStatus | undefined, dueBefore, limit })),
     );
     if (args.json) {
       printJson(ctx.stdout, rows.map(subscriptionJson));

@@ -1,6 +1,6 @@
 import { EXIT_OK, printJson, type Command } from './command.ts';
-import { prepareDatabase } from '../db/prepare.ts';
-import type { QueueUpgradeReport } from '../billing/queue-upgrade.ts';
+import { prepareDatabase } from '../jobs/prepare-database.ts';
+import type { QueueUpgradeReport } from '../jobs/queue-upgrade.ts';
 
 export const migrateCommand: Command = {
   name: 'migrate',

@@ -1,25 +1,19 @@
 /** Commands that act on one subscription's charging: retry, resolve, update-token. */
 import type { PgBoss } from 'pg-boss';
-import { createEngine, customerNotificationsFor, dunningPolicy, gatewayClient, operatorActor } from '../deps.ts';
+import { operatorContext as contextFrom } from '../deps.ts';
 import { ConflictError } from '../lib/errors.ts';
 import { escapeControlCharacters } from '../lib/printable.ts';
-import { openAttemptOf } from '../payments/transactions/transaction.repo.ts';
-import { queryAttempts } from '../billing/janitor.ts';
-import { createBoss } from '../billing/queue.ts';
+import { openChargeOf } from '../payments/transactions/transaction.repo.ts';
+import { queryCharges } from '../billing/janitor.ts';
+import { createBoss } from '../jobs/queue.ts';
 import { queueChargeNow } from '../billing/schedule-renewals.job.ts';
-import { getSubscription } from '../subscriptions/lookup.ts';
+import { getSubscription, viewOf } from '../subscriptions/lookup.ts';
 import { requestRetry, updateToken, type OperatorContext } from '../billing/operator-actions.ts';
-import { EXIT_OK, optional, printJson, required, type Command, type CommandContext, type Parsed } from './command.ts';
+import { EXIT_OK, optional, printJson, required, withEngine, type Command, type CommandContext, type Parsed } from './command.ts';
 import { attemptJson, subscriptionJson, subscriptionText } from './present.ts';
 
 function operatorContext(args: Parsed, ctx: CommandContext, boss: PgBoss): OperatorContext {
-  return {
-    now: ctx.clock().now(),
-    actor: operatorActor(),
-    reason: optional(args, 'reason') ?? null,
-    policy: dunningPolicy(ctx.config()),
-    followUps: customerNotificationsFor(ctx.config(), boss),
-  };
+  return contextFrom(ctx.config(), boss, ctx.clock().now(), optional(args, 'reason') ?? null);
 }
 
 export const retryCommand: Command = {
@@ -39,10 +33,10 @@ Example:
   positionals: { min: 1, max: 1 },
   async run(args, ctx) {
     const id = args.positionals[0]!;
-    const subscription = await ctx.withDatabase(({ db, pool }) => {
+    const subscription = await ctx.withDatabase(async ({ db, pool }) => {
       const boss = createBoss(pool, { background: false });
       const opCtx = operatorContext(args, ctx, boss);
-      return requestRetry(db, id, opCtx, (tx, row) => queueChargeNow(boss, tx, [row], opCtx.now));
+      return viewOf(db, await requestRetry(db, id, opCtx, (tx, row) => queueChargeNow(boss, tx, [row], opCtx.now)));
     });
     if (args.json) printJson(ctx.stdout, subscriptionJson(subscription));
     else ctx.stdout.write(`Charge queued; the worker will send it shortly.\n${subscriptionText(subscription)}`);
@@ -67,8 +61,8 @@ Example:
   async run(args, ctx) {
     const id = args.positionals[0]!;
     const token = required(args, 'quickpay-id');
-    const subscription = await ctx.withDatabase(({ db, pool }) =>
-      updateToken(db, id, token, operatorContext(args, ctx, createBoss(pool, { background: false }))),
+    const subscription = await ctx.withDatabase(async ({ db, pool }) =>
+      viewOf(db, await updateToken(db, id, token, operatorContext(args, ctx, createBoss(pool, { background: false })))),
     );
     if (args.json) printJson(ctx.stdout, subscriptionJson(subscription));
     else ctx.stdout.write(`Card token replaced.\n${subscriptionText(subscription)}`);
@@ -93,20 +87,15 @@ Example:
   positionals: { min: 1, max: 1 },
   async run(args, ctx) {
     const id = args.positionals[0]!;
-    const config = ctx.config();
-    const result = await ctx.withDatabase(async ({ db }) => {
+    const result = await withEngine(ctx, async (engine) => {
+      const { db } = engine;
       await getSubscription(db, id);
-      const attempt = await openAttemptOf(db, id);
-      if (!attempt) throw new ConflictError(`subscription ${id} has no attempt awaiting an outcome; nothing to resolve`);
-      const gateway = gatewayClient(config);
-      try {
-        const engine = createEngine(config, { db, gateway, logger: ctx.logger(), clock: ctx.clock() });
-        const [recorded] = await queryAttempts(engine, [attempt], 1);
-        const after = await db.selectFrom('charge_attempts').selectAll().where('id', '=', attempt.id).executeTakeFirstOrThrow();
-        return { recorded, after, subscription: await getSubscription(db, id) };
-      } finally {
-        await gateway.close();
-      }
+      const attempt = await openChargeOf(db, id);
+      if (!attempt) throw new ConflictError(`subscription ${id} has no charge awaiting an outcome; nothing to resolve`);
+      // The same follow-ups as the worker: the customer hears of what this records.
+      const [recorded] = await queryCharges(engine, [attempt], 1);
+      const after = await db.selectFrom('payment_transactions').selectAll().where('id', '=', attempt.id).executeTakeFirstOrThrow();
+      return { recorded, after, subscription: await viewOf(db, await getSubscription(db, id)) };
     });
     const zone = result.subscription.timezone;
     if (args.json) {
@@ -119,9 +108,9 @@ Example:
     } else {
       ctx.stdout.write(
         result.recorded?.changed
-          ? `Attempt ${result.after.order_number} is now ${result.after.status}.\n`
+          ? `Attempt ${result.after.reference} is now ${result.after.status}.\n`
           : // The note may quote the gateway's own words.
-            `Attempt ${result.after.order_number} is still ${result.after.status}: ${escapeControlCharacters(result.recorded?.why ?? 'no news')}.\n`,
+            `Attempt ${result.after.reference} is still ${result.after.status}: ${escapeControlCharacters(result.recorded?.why ?? 'no news')}.\n`,
       );
       ctx.stdout.write(subscriptionText(result.subscription));
     }

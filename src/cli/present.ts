@@ -3,15 +3,17 @@
  * (snake_case keys; instants in ISO 8601 with the subscriber's UTC offset). Text output escapes
  * control characters in every value: stored data never reaches the terminal raw.
  */
-import type { ChargeAttempt, EventRow, Subscription } from '../db/database.ts';
+import type { EventRow, Invoice, PaymentTransaction } from '../db/database.ts';
+import type { SubscriptionView } from '../subscriptions/lookup.ts';
 import { formatAmount } from '../lib/money.ts';
 import { escapeControlCharacters as printable } from '../lib/printable.ts';
 import { formatInZone } from '../plans/billing-calendar.ts';
+import { OCEANPAYMENT } from '../payments/providers/oceanpayment/provider.ts';
 import { serviceModeFor } from '../payments/providers/oceanpayment/service-mode.ts';
 
 const at = (value: Date | null, zone: string) => (value ? formatInZone(value, zone) : null);
 
-export function subscriptionJson(row: Subscription) {
+export function subscriptionJson(row: SubscriptionView) {
   const zone = row.timezone;
   const chargeable = row.status !== 'canceled' && row.status !== 'unpaid';
   return {
@@ -19,7 +21,15 @@ export function subscriptionJson(row: Subscription) {
     external_id: row.external_id,
     status: row.status,
     customer: { email: row.customer_email, first_name: row.customer_first_name, last_name: row.customer_last_name, country: row.customer_country },
-    quickpay_id: row.quickpay_id,
+    quickpay_id: row.payment_method?.token ?? null,
+    payment_method: row.payment_method
+      ? {
+          provider: row.payment_method.provider,
+          status: row.payment_method.status,
+          card_last4: row.payment_method.card_last4,
+          card_expiry: row.payment_method.card_expiry,
+        }
+      : null,
     product: row.product_name,
     interval: row.interval,
     amount: formatAmount({ amountMinor: row.amount_minor, currency: row.currency }),
@@ -28,7 +38,8 @@ export function subscriptionJson(row: Subscription) {
     timezone: zone,
     anchor_at: at(row.anchor_at, zone),
     next_period: row.next_period,
-    next_service_mode: chargeable ? serviceModeFor(row.interval, row.next_period) : null,
+    // Oceanpayment's name for where the next charge sits in the subscription's life (M1, M2, M3…).
+    next_service_mode: chargeable && (row.payment_method?.provider ?? OCEANPAYMENT) === OCEANPAYMENT ? serviceModeFor(row.interval, row.next_period) : null,
     next_renewal_at: at(row.next_renewal_at, zone),
     next_attempt_at: at(row.next_attempt_at, zone),
     renewals_paid: row.renewals_paid,
@@ -41,24 +52,66 @@ export function subscriptionJson(row: Subscription) {
   };
 }
 
-export function attemptJson(attempt: ChargeAttempt, zone: string) {
+/** A charge, under the keys `rebill show` has always used for it. */
+export function attemptJson(attempt: PaymentTransaction, zone: string) {
   return {
     id: attempt.id,
-    order_number: attempt.order_number,
+    order_number: attempt.reference,
     period: attempt.period,
-    service_mode: attempt.service_mode,
+    provider: attempt.provider,
+    service_mode: attempt.details.service_mode ?? null,
     amount: formatAmount({ amountMinor: attempt.amount_minor, currency: attempt.currency }),
     currency: attempt.currency,
     status: attempt.status,
-    payment_id: attempt.payment_id,
+    payment_id: attempt.provider_reference,
     decline_class: attempt.decline_class,
-    gateway_code: attempt.gateway_code,
-    gateway_details: attempt.gateway_details,
+    gateway_code: attempt.provider_code,
+    gateway_details: attempt.provider_message,
     failure_reason: attempt.failure_reason,
-    pay_url: attempt.pay_url,
+    pay_url: attempt.action_url,
     requested_at: at(attempt.requested_at, zone),
     resolved_at: at(attempt.resolved_at, zone),
     created_at: at(attempt.created_at, zone),
+  };
+}
+
+/** A refund or chargeback of a charge. */
+export function moneyBackJson(transaction: PaymentTransaction, charge: PaymentTransaction | undefined, zone: string) {
+  return {
+    id: transaction.id,
+    kind: transaction.kind,
+    reference: transaction.reference,
+    order_number: charge?.reference ?? null,
+    amount: formatAmount({ amountMinor: transaction.amount_minor, currency: transaction.currency }),
+    currency: transaction.currency,
+    status: transaction.status,
+    provider_reference: transaction.provider_reference,
+    reason: transaction.reason,
+    failure_reason: transaction.failure_reason,
+    automatic: transaction.details.automatic ?? null,
+    requested_at: at(transaction.requested_at, zone),
+    resolved_at: at(transaction.resolved_at, zone),
+  };
+}
+
+/** An invoice (one subscription period) with the money that moved for it. */
+export function invoiceJson(invoice: Invoice, transactions: readonly PaymentTransaction[], zone: string) {
+  const mine = transactions.filter((t) => t.invoice_id === invoice.id);
+  const charges = new Map(mine.filter((t) => t.kind === 'charge').map((t) => [t.id, t]));
+  const amount = (minor: number) => formatAmount({ amountMinor: minor, currency: invoice.currency });
+  return {
+    period: invoice.period,
+    status: invoice.status,
+    currency: invoice.currency,
+    amount_due: amount(invoice.amount_due_minor),
+    amount_paid: amount(invoice.amount_paid_minor),
+    amount_refunded: amount(invoice.amount_refunded_minor),
+    amount_charged_back: amount(invoice.amount_charged_back_minor),
+    due_at: at(invoice.due_at, zone),
+    paid_at: at(invoice.paid_at, zone),
+    payments: [...charges.values()].map((c) => attemptJson(c, zone)),
+    refunds: mine.filter((t) => t.kind === 'refund').map((t) => moneyBackJson(t, charges.get(t.parent_id ?? -1), zone)),
+    chargebacks: mine.filter((t) => t.kind === 'chargeback').map((t) => moneyBackJson(t, charges.get(t.parent_id ?? -1), zone)),
   };
 }
 
@@ -69,7 +122,7 @@ export function eventJson(event: EventRow, zone: string) {
     actor: event.actor,
     reason: event.reason,
     data: event.data,
-    attempt_id: event.attempt_id,
+    transaction_id: event.transaction_id,
     occurred_at: at(event.occurred_at, zone),
   };
 }
@@ -81,14 +134,14 @@ export function table(headers: string[], rows: (string | number | null)[][]): st
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
 }
 
-export function subscriptionText(row: Subscription): string {
+export function subscriptionText(row: SubscriptionView): string {
   const json = subscriptionJson(row);
   const lines = [
     `Subscription ${row.id}  [${row.status}]${row.cancel_at_period_end ? '  (ends at period end)' : ''}`,
     ...(row.external_id === null ? [] : [`  External id    ${row.external_id}`]),
     `  Customer       ${row.customer_first_name} ${row.customer_last_name} <${row.customer_email}> (${row.customer_country})`,
     `  Plan           ${row.product_name}: ${row.currency} ${json.amount} every ${row.interval}`,
-    `  Card token     ${row.quickpay_id}`,
+    `  Card token     ${row.payment_method ? `${row.payment_method.token} (${row.payment_method.provider})` : 'none yet'}`,
     `  Time zone      ${row.timezone}`,
     `  Anchor         ${json.anchor_at}`,
     `  Renewals paid  ${row.renewals_paid}`,
@@ -99,4 +152,20 @@ export function subscriptionText(row: Subscription): string {
   if (json.canceled_at) lines.push(`  Canceled at    ${json.canceled_at}`);
   // Each line is escaped whole: the values in it came from the database.
   return `${lines.map(printable).join('\n')}\n`;
+}
+
+/** Invoices as text: a line per invoice, then a line per payment, refund and chargeback of it. */
+export function invoicesText(invoices: ReadonlyArray<ReturnType<typeof invoiceJson>>): string {
+  const rows: (string | number | null)[][] = [];
+  for (const invoice of invoices) {
+    const money = `${invoice.currency} ${invoice.amount_paid} paid of ${invoice.amount_due}`;
+    const back = [invoice.amount_refunded !== formatAmount({ amountMinor: 0, currency: invoice.currency }) ? `${invoice.amount_refunded} refunded` : '', invoice.amount_charged_back !== formatAmount({ amountMinor: 0, currency: invoice.currency }) ? `${invoice.amount_charged_back} charged back` : '']
+      .filter(Boolean)
+      .join(', ');
+    rows.push([`period ${invoice.period}`, invoice.status, back ? `${money}; ${back}` : money, invoice.due_at]);
+    for (const payment of invoice.payments) rows.push([`  payment ${payment.order_number}`, payment.status, `${payment.currency} ${payment.amount}`, payment.requested_at]);
+    for (const refund of invoice.refunds) rows.push([`  refund ${refund.reference}`, refund.status, `${refund.currency} ${refund.amount}${refund.reason ? `: ${refund.reason}` : ''}`, refund.requested_at]);
+    for (const chargeback of invoice.chargebacks) rows.push([`  chargeback ${chargeback.reference}`, chargeback.status, `${chargeback.currency} ${chargeback.amount}`, chargeback.requested_at]);
+  }
+  return table(['INVOICE', 'STATUS', 'AMOUNT', 'WHEN'], rows);
 }

@@ -1,9 +1,10 @@
-import { attemptsOf } from '../payments/transactions/transaction.repo.ts';
+import { invoicesOf } from '../payments/invoices/invoice.repo.ts';
+import { transactionsOf } from '../payments/transactions/transaction.repo.ts';
 import { eventsOf } from '../events/events.repo.ts';
 import { NotFoundError } from '../lib/errors.ts';
-import { getSubscription, getSubscriptionByExternalId, isSubscriptionId } from '../subscriptions/lookup.ts';
+import { getSubscription, getSubscriptionByExternalId, isSubscriptionId, viewOf } from '../subscriptions/lookup.ts';
 import { EXIT_OK, printJson, type Command } from './command.ts';
-import { attemptJson, eventJson, subscriptionJson, subscriptionText, table } from './present.ts';
+import { attemptJson, eventJson, invoiceJson, invoicesText, subscriptionJson, subscriptionText, table } from './present.ts';
 
 /** Marks an external id in place of a subscription id: UUID-shaped external ids stay unambiguous. */
 const EXTERNAL_ID_PREFIX = 'ext:';
@@ -33,15 +34,22 @@ Examples:
           `to find a subscription by its external id, write ext:${reference}`,
       );
     }
-    const { subscription, attempts, events } = await ctx.withDatabase(async ({ db }) => {
-      const subscription = externalId === null ? await getSubscription(db, reference) : await getSubscriptionByExternalId(db, externalId);
-      return { subscription, attempts: await attemptsOf(db, subscription.id), events: await eventsOf(db, subscription.id) };
+    const { subscription, transactions, invoices, events } = await ctx.withDatabase(async ({ db }) => {
+      const row = externalId === null ? await getSubscription(db, reference) : await getSubscriptionByExternalId(db, externalId);
+      return {
+        subscription: await viewOf(db, row),
+        transactions: await transactionsOf(db, row.id),
+        invoices: await invoicesOf(db, row.id),
+        events: await eventsOf(db, row.id),
+      };
     });
+    const attempts = transactions.filter((t) => t.kind === 'charge');
     const zone = subscription.timezone;
     if (args.json) {
       printJson(ctx.stdout, {
         ...subscriptionJson(subscription),
         attempts: attempts.map((a) => attemptJson(a, zone)),
+        invoices: invoices.map((i) => invoiceJson(i, transactions, zone)),
         events: events.map((e) => eventJson(e, zone)),
       });
       return EXIT_OK;
@@ -54,11 +62,13 @@ Examples:
           ['ORDER NUMBER', 'PERIOD', 'MODE', 'AMOUNT', 'STATUS', 'PAYMENT ID', 'CODE', 'REQUESTED'],
           attempts.map((a) => {
             const json = attemptJson(a, zone);
-            return [a.order_number, a.period, a.service_mode, `${a.currency} ${json.amount}`, a.status, a.payment_id, a.gateway_code, json.requested_at];
+            return [json.order_number, a.period, json.service_mode, `${a.currency} ${json.amount}`, a.status, json.payment_id, json.gateway_code, json.requested_at];
           }),
         ),
       );
     }
+    ctx.stdout.write(`\nInvoices (${invoices.length})\n`);
+    if (invoices.length) ctx.stdout.write(invoicesText(invoices.map((i) => invoiceJson(i, transactions, zone))));
     ctx.stdout.write(`\nEvents (${events.length})\n`);
     ctx.stdout.write(
       table(

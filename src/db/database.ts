@@ -5,10 +5,18 @@ import type { Interval } from '../plans/billing-calendar.ts';
 export const SUBSCRIPTION_STATUSES = ['incomplete', 'active', 'past_due', 'unpaid', 'canceled'] as const;
 export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
 
-export const ATTEMPT_STATUSES = ['sending', 'pending', 'action_required', 'unknown', 'succeeded', 'failed', 'expired'] as const;
-export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
-/** Attempts that still hold their subscription: the gateway's answer is awaited or being sought. */
-export const OPEN_ATTEMPT_STATUSES = ['sending', 'pending', 'action_required', 'unknown'] as const satisfies readonly AttemptStatus[];
+/** Charge statuses: a charge is `sending` until the provider answers, and ends succeeded, failed or expired. */
+export const CHARGE_STATUSES = ['sending', 'pending', 'action_required', 'unknown', 'succeeded', 'failed', 'expired'] as const;
+export type ChargeStatus = (typeof CHARGE_STATUSES)[number];
+/** Charges that still hold their subscription: the provider's answer is awaited or being sought. */
+export const OPEN_CHARGE_STATUSES = ['sending', 'pending', 'action_required', 'unknown'] as const satisfies readonly ChargeStatus[];
+
+export type TransactionKind = 'charge' | 'refund' | 'chargeback';
+/** Every kind's statuses (see src/payments/transactions/ for each kind's machine). */
+export type TransactionStatus = ChargeStatus | 'reversed';
+
+export type InvoiceStatus = 'open' | 'paid' | 'partially_refunded' | 'refunded' | 'charged_back' | 'void' | 'uncollectible';
+export type PaymentMethodStatus = 'active' | 'replaced' | 'disabled';
 
 type AuditTime = ColumnType<Date, Date | undefined, Date>;
 
@@ -18,7 +26,8 @@ export interface SubscriptionsTable {
   customer_first_name: string;
   customer_last_name: string;
   customer_country: string;
-  quickpay_id: string;
+  /** The active stored payment method; null until the customer has given one (hosted checkout). */
+  payment_method_id: number | null;
   product_name: string;
   interval: Interval;
   amount_minor: number;
@@ -41,23 +50,68 @@ export interface SubscriptionsTable {
   updated_at: AuditTime;
 }
 
-export interface ChargeAttemptsTable {
+export interface PaymentMethodsTable {
+  id: Generated<number>;
+  subscription_id: string;
+  provider: string;
+  /** The provider's token for the card or account (Oceanpayment: the QuickPay ID). */
+  token: string;
+  status: PaymentMethodStatus;
+  replaced_by: number | null;
+  card_last4: string | null;
+  /** `YYYY-MM`. */
+  card_expiry: string | null;
+  created_at: Date;
+  disabled_at: Date | null;
+  updated_at: AuditTime;
+}
+
+export interface InvoicesTable {
   id: Generated<number>;
   subscription_id: string;
   period: number;
-  order_number: string;
-  service_mode: string;
+  currency: string;
+  amount_due_minor: number;
+  amount_paid_minor: Generated<number>;
+  amount_refunded_minor: Generated<number>;
+  amount_charged_back_minor: Generated<number>;
+  closed_as: 'void' | 'uncollectible' | null;
+  status: InvoiceStatus;
+  due_at: Date;
+  paid_at: Date | null;
+  created_at: AuditTime;
+  updated_at: AuditTime;
+}
+
+/** A money movement at a provider: a charge, a refund (of a charge) or a chargeback (of a charge). */
+export interface PaymentTransactionsTable {
+  id: Generated<number>;
+  kind: TransactionKind;
+  subscription_id: string;
+  invoice_id: number;
+  /** The charge a refund or chargeback is of; null for charges. */
+  parent_id: number | null;
+  period: number;
+  provider: string;
+  /** Who rebill was at the provider when it sent this (e.g. `995149/99514901`). */
+  provider_account: string;
+  /** Our reference, unique for ever: the order number of a charge, the refund number of a refund. */
+  reference: string;
+  /** The provider's id: its payment id for a charge, its refund id for a refund. */
+  provider_reference: string | null;
   amount_minor: number;
   currency: string;
-  account: string;
-  terminal: string;
-  status: AttemptStatus;
+  status: TransactionStatus;
   decline_class: string | null;
-  gateway_code: string | null;
-  gateway_details: string | null;
-  payment_id: string | null;
-  pay_url: string | null;
+  provider_code: string | null;
+  provider_message: string | null;
+  /** Where the customer must go to complete the payment (3-D Secure). */
+  action_url: string | null;
   failure_reason: string | null;
+  /** Why a refund was asked for. */
+  reason: string | null;
+  /** Provider facts kept for the record, e.g. `{"service_mode": "M2"}`. */
+  details: ColumnType<Record<string, string>, string | undefined, string>;
   query_count: Generated<number>;
   next_query_at: Date | null;
   requested_at: Date;
@@ -67,20 +121,27 @@ export interface ChargeAttemptsTable {
 }
 
 export type NoticeChannel = 'notice' | 'browser_return';
-export type NoticeResult = 'applied' | 'no_change' | 'confirming' | 'rejected' | 'unmatched' | 'not_verifiable' | 'malformed';
+export type NoticeResult = 'applied' | 'no_change' | 'confirming' | 'not_confirmed' | 'rejected' | 'unmatched' | 'not_verifiable' | 'malformed';
 
-export interface GatewayNoticesTable {
+/** What a provider pushed to rebill (a notice) or a customer's browser carried back, with its verdict. */
+export interface ProviderNoticesTable {
   id: Generated<number>;
+  provider: string;
   channel: NoticeChannel;
   received_at: Date;
   notice_type: string | null;
-  order_number: string | null;
-  payment_id: string | null;
-  payment_status: string | null;
+  /** Our reference, as received. */
+  reference: string | null;
+  provider_reference: string | null;
+  /** The provider's status field, as received. */
+  status: string | null;
   verified: boolean;
   result: NoticeResult;
   problem: string | null;
-  attempt_id: number | null;
+  transaction_id: number | null;
+  /** When an unverifiable notice is next to be confirmed with the provider; null when nothing is left to ask. */
+  next_check_at: Date | null;
+  check_count: Generated<number>;
   body: string;
   /** The exact bytes of a body that could not be stored as text (a NUL character, not UTF-8). */
   raw_body: Buffer | null;
@@ -92,7 +153,7 @@ export type EmailStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'uncertain'
 export interface EmailOutboxTable {
   id: Generated<number>;
   subscription_id: string | null;
-  attempt_id: number | null;
+  transaction_id: number | null;
   kind: string;
   to_address: string;
   subject: string;
@@ -119,7 +180,7 @@ export interface PaymentLinkTokensTable {
 
 export interface PaymentLinksTable {
   id: Generated<number>;
-  attempt_id: number;
+  transaction_id: number;
   subscription_id: string;
   created_at: Date;
   expires_at: Date;
@@ -134,7 +195,7 @@ export interface PaymentLinksTable {
 export interface EventsTable {
   id: Generated<number>;
   subscription_id: string;
-  attempt_id: number | null;
+  transaction_id: number | null;
   type: string;
   actor: string;
   reason: string | null;
@@ -145,8 +206,10 @@ export interface EventsTable {
 
 export interface Database {
   subscriptions: SubscriptionsTable;
-  charge_attempts: ChargeAttemptsTable;
-  gateway_notices: GatewayNoticesTable;
+  payment_methods: PaymentMethodsTable;
+  invoices: InvoicesTable;
+  payment_transactions: PaymentTransactionsTable;
+  provider_notices: ProviderNoticesTable;
   email_outbox: EmailOutboxTable;
   payment_links: PaymentLinksTable;
   payment_link_tokens: PaymentLinkTokensTable;
@@ -156,8 +219,11 @@ export interface Database {
 export type Subscription = Selectable<SubscriptionsTable>;
 export type NewSubscription = Insertable<SubscriptionsTable>;
 export type SubscriptionUpdate = Updateable<SubscriptionsTable>;
-export type ChargeAttempt = Selectable<ChargeAttemptsTable>;
-export type NewChargeAttempt = Insertable<ChargeAttemptsTable>;
+export type PaymentMethod = Selectable<PaymentMethodsTable>;
+export type Invoice = Selectable<InvoicesTable>;
+export type PaymentTransaction = Selectable<PaymentTransactionsTable>;
+export type NewPaymentTransaction = Insertable<PaymentTransactionsTable>;
+export type ProviderNotice = Selectable<ProviderNoticesTable>;
 export type EventRow = Selectable<EventsTable>;
 export type OutboxMessage = Selectable<EmailOutboxTable>;
 export type PaymentLink = Selectable<PaymentLinksTable>;

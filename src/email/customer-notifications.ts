@@ -5,15 +5,19 @@
  */
 import type { PgBoss } from 'pg-boss';
 import type { Tx } from '../db/connect.ts';
-import { OPEN_ATTEMPT_STATUSES } from '../db/database.ts';
-import { addLinkToken, claimDueReminders, closeLinksOfAttempts, createPaymentLink } from '../payment-links/payment-link.repo.ts';
-import type { FollowUps, TransitionRecord } from '../subscriptions/transitions.ts';
+import { OPEN_CHARGE_STATUSES } from '../db/database.ts';
+import type { ChangeRecord, FollowUps, SubscriptionRecord } from '../billing/commit.ts';
+import { displayMoney } from '../lib/money.ts';
+import { declineMessage } from '../payments/outcomes.ts';
+import { addLinkToken, claimDueReminders, closeLinksOfAttempts, closeLinksOfSubscriptions, createPaymentLink } from '../payment-links/payment-link.repo.ts';
 import { dispatchMessages } from './deliver-email.job.ts';
 import { composeMessage, type CustomerMessage, type MessageContext } from './messages.ts';
 import { queueMessages, type NewOutboxMessage } from './outbox.repo.ts';
 
 export interface NotificationSettings {
   merchant: { name: string; supportEmail: string };
+  /** Who hears of disputes (chargebacks, fraud returns) and of refunds that failed. */
+  operatorEmail: string;
   /** Base of the `/pay/{token}` links. */
   publicUrl: string;
   authLinkTtlMs: number;
@@ -21,7 +25,7 @@ export interface NotificationSettings {
   sendReceipts: boolean;
 }
 
-const OPEN: readonly string[] = OPEN_ATTEMPT_STATUSES;
+const OPEN: readonly string[] = OPEN_CHARGE_STATUSES;
 
 export function payLinkUrl(publicUrl: string, token: string): string {
   return `${publicUrl}/pay/${token}`;
@@ -30,8 +34,12 @@ export function payLinkUrl(publicUrl: string, token: string): string {
 export function customerNotifications(settings: NotificationSettings, boss: PgBoss): FollowUps {
   return {
     async afterChanges(tx, records, now) {
-      const settled = records.filter((r) => r.attempt && !OPEN.includes(r.attempt.status)).map((r) => r.attempt!);
+      const subscriptionRecords = records.filter((r): r is SubscriptionRecord => r.kind === 'subscription');
+      const settled = subscriptionRecords.filter((r) => r.charge && !OPEN.includes(r.charge.status)).map((r) => r.charge!);
       await closeLinksOfAttempts(tx, settled, now);
+      // A subscription that ended (canceled, disputed) leaves no link open: they answer 410 at once.
+      const ended = subscriptionRecords.filter((r) => r.after.status === 'canceled' && r.before.status !== 'canceled');
+      await closeLinksOfSubscriptions(tx, ended.map((r) => r.subscription.id), now, 'subscription canceled');
       const messages: NewOutboxMessage[] = [];
       for (const record of records) {
         const message = await messageFor(tx, settings, record, now);
@@ -43,8 +51,10 @@ export function customerNotifications(settings: NotificationSettings, boss: PgBo
   };
 }
 
-async function messageFor(tx: Tx, settings: NotificationSettings, record: TransitionRecord, now: Date): Promise<NewOutboxMessage | null> {
-  const { subscription: sub, attempt, event, after } = record;
+async function messageFor(tx: Tx, settings: NotificationSettings, record: ChangeRecord, now: Date): Promise<NewOutboxMessage | null> {
+  if (record.kind === 'refund') return refundMessage(settings, record, now);
+  if (record.kind === 'dispute') return disputeAlert(settings, record, now);
+  const { subscription: sub, charge: attempt, event, after } = record;
   if (!event) return null;
   const plan = {
     amount: { amountMinor: attempt?.amount_minor ?? sub.amount_minor, currency: attempt?.currency ?? sub.currency },
@@ -64,7 +74,7 @@ async function messageFor(tx: Tx, settings: NotificationSettings, record: Transi
     }
     case 'payment_succeeded':
       if (!settings.sendReceipts || !attempt || record.flags.length) return null;
-      message = { kind: 'receipt', ...plan, orderNumber: attempt.order_number, paidAt: now, nextRenewalAt: after.nextRenewalAt };
+      message = { kind: 'receipt', ...plan, orderNumber: attempt.reference, paidAt: now, nextRenewalAt: after.nextRenewalAt };
       key = `receipt:attempt:${attempt.id}`;
       break;
     case 'payment_failed':
@@ -81,7 +91,7 @@ async function messageFor(tx: Tx, settings: NotificationSettings, record: Transi
         kind: 'payment_failed',
         ...plan,
         declineClass: hard ? 'hard' : 'soft',
-        details: event.type === 'authentication_expired' ? 'the payment was not confirmed with your bank in time' : (attempt.gateway_details?.replace(/^\d+:/, '') ?? null),
+        details: event.type === 'authentication_expired' ? 'the payment was not confirmed with your bank in time' : (attempt.provider_message ? declineMessage(attempt.provider_message) : null),
         nextAttemptAt: after.nextAttemptAt,
       };
       key = `payment_failed:attempt:${attempt.id}`;
@@ -107,13 +117,46 @@ async function messageFor(tx: Tx, settings: NotificationSettings, record: Transi
   const composed = composeMessage(ctx, message);
   return {
     subscriptionId: sub.id,
-    attemptId: attempt?.id ?? null,
+    transactionId: attempt?.id ?? null,
     kind: message.kind,
     to: sub.customer_email,
     ...composed,
     sendAfter: now,
     dedupeKey: key,
   };
+}
+
+/** A refund that went through: the customer sees the money coming back, and why. */
+function refundMessage(settings: NotificationSettings, record: Extract<ChangeRecord, { kind: 'refund' }>, now: Date): NewOutboxMessage | null {
+  const { subscription: sub, refund, charge, automatic } = record;
+  if (refund.status === 'failed') {
+    // The customer is owed nothing new; the operator must look at a refund that did not go through.
+    return operatorMessage(settings, sub.id, refund.id, 'refund_failed', `refund_failed:${refund.id}`, now,
+      `Refund ${refund.reference} failed`,
+      `The refund ${refund.reference} of ${displayMoney({ amountMinor: refund.amount_minor, currency: refund.currency })} (order ${charge.reference}, subscription ${sub.id}) failed: ${refund.failure_reason ?? refund.provider_message ?? 'no reason given'}.${automatic ? ' rebill asked for it because the period was paid twice; it does not ask again by itself.' : ''}`);
+  }
+  const composed = composeMessage(
+    { merchant: settings.merchant, customer: { firstName: sub.customer_first_name }, timezone: sub.timezone },
+    { kind: 'refunded', amount: { amountMinor: refund.amount_minor, currency: refund.currency }, product: sub.product_name, orderNumber: charge.reference, refundedAt: now, automatic },
+  );
+  return { subscriptionId: sub.id, transactionId: refund.id, kind: 'refunded', to: sub.customer_email, ...composed, sendAfter: now, dedupeKey: `refunded:${refund.id}` };
+}
+
+/** A confirmed chargeback or fraud return: the operator is told at once. */
+function disputeAlert(settings: NotificationSettings, record: Extract<ChangeRecord, { kind: 'dispute' }>, now: Date): NewOutboxMessage {
+  const { subscription: sub, chargeback, charge } = record;
+  const amount = displayMoney({ amountMinor: chargeback.amount_minor, currency: chargeback.currency });
+  return operatorMessage(settings, sub.id, chargeback.id, 'dispute_alert', `dispute:${chargeback.id}`, now,
+    `Chargeback: ${amount} for order ${charge.reference}`,
+    `The ${chargeback.reason === 'fraud' ? 'fraud return' : 'chargeback'} of order ${charge.reference} (${amount}, customer ${sub.customer_email}, subscription ${sub.id}) was confirmed with ${charge.provider}. The invoice is marked charged back; see rebill show ${sub.id}.`);
+}
+
+function operatorMessage(settings: NotificationSettings, subscriptionId: string, transactionId: number, kind: string, dedupeKey: string, now: Date, subject: string, text: string): NewOutboxMessage {
+  const composed = composeMessage(
+    { merchant: settings.merchant, customer: { firstName: 'team' }, timezone: 'UTC' },
+    { kind: 'operator_alert', subject, text },
+  );
+  return { subscriptionId, transactionId, kind, to: settings.operatorEmail, ...composed, sendAfter: now, dedupeKey };
 }
 
 /**
@@ -125,7 +168,7 @@ export async function queueDueReminders(tx: Tx, settings: NotificationSettings, 
   const links = await claimDueReminders(tx, now, 200);
   const messages: NewOutboxMessage[] = [];
   for (const link of links) {
-    const attempt = await tx.selectFrom('charge_attempts').selectAll().where('id', '=', link.attempt_id).executeTakeFirstOrThrow();
+    const attempt = await tx.selectFrom('payment_transactions').selectAll().where('id', '=', link.transaction_id).executeTakeFirstOrThrow();
     const sub = await tx.selectFrom('subscriptions').selectAll().where('id', '=', link.subscription_id).executeTakeFirstOrThrow();
     const token = await addLinkToken(tx, link.id, now);
     const composed = composeMessage(
@@ -142,7 +185,7 @@ export async function queueDueReminders(tx: Tx, settings: NotificationSettings, 
     );
     messages.push({
       subscriptionId: sub.id,
-      attemptId: attempt.id,
+      transactionId: attempt.id,
       kind: 'auth_reminder',
       to: sub.customer_email,
       ...composed,

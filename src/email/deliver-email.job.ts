@@ -6,8 +6,8 @@ import type { PgBoss } from 'pg-boss';
 import type { Db, DbOrTx } from '../db/connect.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
-import type { Metrics } from '../worker/metrics.ts';
-import { QUEUES, transactionExecutor } from '../billing/queue.ts';
+import type { Metrics } from '../lib/metrics.ts';
+import { QUEUES, transactionExecutor } from '../jobs/queue.ts';
 import { claimMessage, markAbandonedUncertain, markRetry, markSent, markUncertain, overdueMessageIds } from './outbox.repo.ts';
 import { RetryableDeliveryError, type MailTransport } from './transport.ts';
 

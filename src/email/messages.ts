@@ -26,7 +26,10 @@ export type CustomerMessage =
   | ({ kind: 'payment_failed'; declineClass: 'soft' | 'hard'; details: string | null; nextAttemptAt: Date | null } & Plan)
   | ({ kind: 'subscription_unpaid' } & Plan)
   | { kind: 'subscription_canceled'; product: string; canceledAt: Date }
-  | ({ kind: 'receipt'; orderNumber: string; paidAt: Date; nextRenewalAt: Date | null } & Plan);
+  | ({ kind: 'receipt'; orderNumber: string; paidAt: Date; nextRenewalAt: Date | null } & Plan)
+  | { kind: 'refunded'; amount: Money; product: string; orderNumber: string; refundedAt: Date; automatic: 'double_payment' | 'paid_after_cancel' | null }
+  /** To the merchant's own team, not a customer. */
+  | { kind: 'operator_alert'; subject: string; text: string };
 
 export interface ComposedMessage {
   subject: string;
@@ -42,7 +45,7 @@ export function composeMessage(ctx: MessageContext, message: CustomerMessage): C
   const hello = `Hello ${ctx.customer.firstName},`;
   const signOff = `Questions? Write to ${supportEmail}.\n\n${merchant}`;
   const help = html`<p style="color:#555">Questions? Write to <a href="mailto:${supportEmail}">${supportEmail}</a>.</p><p>${merchant}</p>`;
-  const planText = 'amount' in message ? `${message.product} (${displayMoney(message.amount)}, ${EVERY[message.interval]})` : '';
+  const planText = 'interval' in message ? `${message.product} (${displayMoney(message.amount)}, ${EVERY[message.interval]})` : '';
   const payment = 'firstPayment' in message && message.firstPayment ? 'first payment' : 'renewal payment';
 
   const build = (subject: string, textBody: string, htmlBody: SafeHtml): ComposedMessage => ({
@@ -108,6 +111,20 @@ To restart it, please write to ${supportEmail}.`,
         `Your subscription to ${message.product} ended on ${when(message.canceledAt)}. You will not be charged again.`,
         html`<p>Your subscription to <strong>${message.product}</strong> ended on ${when(message.canceledAt)}. You will not be charged again.</p>`,
       );
+    case 'refunded': {
+      const amount = displayMoney(message.amount);
+      const why =
+        message.automatic === 'double_payment' ? `You were charged twice for the same period of ${message.product}, so we have refunded the second payment.`
+        : message.automatic === 'paid_after_cancel' ? `A payment for ${message.product} went through after your subscription had ended, so we have refunded it.`
+        : `We have refunded ${amount} of your payment for ${message.product}.`;
+      return build(
+        `Refund: ${amount} from ${merchant}`,
+        `${why} The refund of ${amount} (order ${message.orderNumber}) was sent on ${when(message.refundedAt)}; your bank may take a few days to show it.`,
+        html`<p>${why}</p><p>The refund of <strong>${amount}</strong> (order ${message.orderNumber}) was sent on ${when(message.refundedAt)}; your bank may take a few days to show it.</p>`,
+      );
+    }
+    case 'operator_alert':
+      return build(message.subject, message.text, html`<p>${message.text}</p>`);
     case 'receipt': {
       const amount = displayMoney(message.amount);
       const next = message.nextRenewalAt ? `Your next renewal is on ${when(message.nextRenewalAt)}.` : '';

@@ -5,7 +5,7 @@ import type { OutboxMessage } from '../db/database.ts';
 
 export interface NewOutboxMessage {
   subscriptionId: string | null;
-  attemptId: number | null;
+  transactionId: number | null;
   kind: string;
   to: string;
   subject: string;
@@ -24,7 +24,7 @@ export async function queueMessages(tx: DbOrTx, messages: readonly NewOutboxMess
     .values(
       messages.map((m) => ({
         subscription_id: m.subscriptionId,
-        attempt_id: m.attemptId,
+        transaction_id: m.transactionId,
         kind: m.kind,
         to_address: m.to,
         subject: m.subject,

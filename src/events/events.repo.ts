@@ -1,17 +1,9 @@
 /** The append-only event log: what changed, why, by whom, when. */
 import type { DbOrTx } from '../db/connect.ts';
 import type { EventRow } from '../db/database.ts';
+import type { NewEvent } from './event-types.ts';
 
-export interface NewEvent {
-  subscriptionId: string;
-  attemptId?: number | null;
-  type: string;
-  /** `worker`, `gateway`, `janitor`, `customer`, or `operator:<name>` for CLI commands. */
-  actor: string;
-  reason?: string | null;
-  data?: Record<string, unknown>;
-  occurredAt: Date;
-}
+export type { EventType, NewEvent } from './event-types.ts';
 
 export async function insertEvents(tx: DbOrTx, events: readonly NewEvent[]): Promise<void> {
   if (!events.length) return;
@@ -20,11 +12,11 @@ export async function insertEvents(tx: DbOrTx, events: readonly NewEvent[]): Pro
     .values(
       events.map((e) => ({
         subscription_id: e.subscriptionId,
-        attempt_id: e.attemptId ?? null,
+        transaction_id: e.transactionId ?? null,
         type: e.type,
         actor: e.actor,
         reason: e.reason ?? null,
-        data: JSON.stringify(e.data ?? {}),
+        data: JSON.stringify(e.data),
         occurred_at: e.occurredAt,
       })),
     )

@@ -3,19 +3,18 @@
  * backUrl). It tells them what happened and what comes next; it never changes money state (only
  * notices and queries do), but it asks for the order to be queried at once.
  */
-import type { ChargeAttempt } from '../db/database.ts';
-import type { ChargeOutcome } from '../payments/providers/oceanpayment/outcome.ts';
+import type { PaymentTransaction } from '../db/database.ts';
+import { declineMessage, type ChargeOutcome } from '../payments/outcomes.ts';
 import { html, htmlPage } from '../lib/html.ts';
 import { displayMoney } from '../lib/money.ts';
 import { formatWhen } from '../lib/customer-time.ts';
-import { parseDetails } from '../payments/providers/oceanpayment/codes.ts';
 
 export interface ReturnPageInput {
   merchant: { name: string; supportEmail: string };
   /** What the browser carried, when its signature verified. */
   outcome: ChargeOutcome | null;
   /** The attempt as rebill knows it now (a notice may already have settled it). */
-  attempt: ChargeAttempt | null;
+  attempt: PaymentTransaction | null;
   nextAttemptAt?: Date | null;
   /** The customer's time zone, for the dates on the page. */
   timezone?: string;
@@ -45,7 +44,7 @@ export function renderReturnPage(input: ReturnPageInput): { status: number; body
   const { name, supportEmail } = input.merchant;
   const amount = input.attempt ? displayMoney({ amountMinor: input.attempt.amount_minor, currency: input.attempt.currency }) : null;
   const help = html`<p class="note">Questions? Write to <a href="mailto:${supportEmail}">${supportEmail}</a>${
-    input.attempt ? html` and mention order ${input.attempt.order_number}` : ''
+    input.attempt ? html` and mention order ${input.attempt.reference}` : ''
   }.</p>`;
   const canceledOn = input.canceledAt ? formatWhen(input.canceledAt, input.timezone ?? 'UTC') : '';
   switch (verdict) {
@@ -68,7 +67,7 @@ a few moments. There is nothing more to do; your subscription continues once it 
     case 'not_completed':
       return page(200, 'Payment not completed', html`<h1>The payment was not completed</h1>
 <p>Your payment of ${amount} to ${name} did not go through${
-        input.outcome?.kind === 'declined' && input.outcome.details ? html` (${parseDetails(input.outcome.details).message || input.outcome.details})` : ''
+        input.outcome?.kind === 'declined' && input.outcome.details ? html` (${declineMessage(input.outcome.details)})` : ''
       }. No money was taken.</p>
 <p>${
         input.nextAttemptAt

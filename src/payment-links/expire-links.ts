@@ -1,26 +1,30 @@
 /**
- * When a 3-D Secure link runs out, the gateway is asked first (the customer may have paid and the
+ * When a 3-D Secure link runs out, the provider is asked first (the customer may have paid and the
  * notice been lost: never lose a charge); only if it knows nothing final does the attempt expire,
  * and dunning continues: the next retry asks the bank again, and a new link goes out if it must.
  */
-import type { ChargeOutcome } from '../payments/providers/oceanpayment/outcome.ts';
+import type { ChargeOutcome, ChargeQueryResult } from '../payments/outcomes.ts';
+import { operation } from '../payments/provider.ts';
 import type { Resolution } from '../payments/transactions/charge-machine.ts';
-import { recordContext, type RenewalEngine } from '../billing/engine.ts';
+import { recordContext, type BillingEngine } from '../billing/engine.ts';
 import { resolutionFromQuery } from '../billing/janitor.ts';
 import { recordOutcomes, type OutcomeReport } from '../billing/record-outcomes.ts';
 import { attemptsWithExpiredLinks } from './payment-link.repo.ts';
 
 const FINAL: readonly ChargeOutcome['kind'][] = ['approved', 'declined'];
 
-export async function expireLinks(engine: RenewalEngine): Promise<number> {
+export async function expireLinks(engine: BillingEngine): Promise<number> {
   const attempts = await attemptsWithExpiredLinks(engine.db, engine.clock.now(), 100);
   if (!attempts.length) return 0;
   const reports: OutcomeReport[] = [];
   for (const attempt of attempts) {
-    const answer = resolutionFromQuery(attempt, await engine.gateway.query(attempt.order_number).catch((error: unknown) => ({ kind: 'error' as const, reason: String(error) })));
+    const queried = await Promise.resolve()
+      .then(() => operation(engine.providers.get(attempt.provider), 'queryCharge', 'query')(attempt.reference))
+      .catch((error: unknown): ChargeQueryResult => ({ kind: 'error', reason: String(error) }));
+    const answer = resolutionFromQuery(attempt, queried);
     const resolution: Resolution =
       answer.kind === 'outcome' && FINAL.includes(answer.outcome.kind) ? answer : { kind: 'authentication_expired' };
-    reports.push({ attemptId: attempt.id, resolution, actor: 'janitor' });
+    reports.push({ transactionId: attempt.id, resolution, actor: 'janitor' });
   }
   const recorded = await engine.db.transaction().execute((tx) => recordOutcomes(tx, reports, recordContext(engine)));
   return recorded.filter((r) => r.changed).length;

@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import type { DbOrTx } from '../db/connect.ts';
-import type { ChargeAttempt, PaymentLink, Subscription } from '../db/database.ts';
+import type { PaymentLink, PaymentTransaction, Subscription } from '../db/database.ts';
 
 /** 256 random bits, URL-safe. Only its hash is stored, so a database leak exposes no working link. */
 export function newLinkToken(): { token: string; hash: Buffer } {
@@ -16,7 +16,7 @@ export function hashLinkToken(token: string): Buffer {
 
 export async function createPaymentLink(
   tx: DbOrTx,
-  attempt: Pick<ChargeAttempt, 'id' | 'subscription_id'>,
+  charge: Pick<PaymentTransaction, 'id' | 'subscription_id'>,
   now: Date,
   ttlMs: number,
   reminderMs: number,
@@ -24,8 +24,8 @@ export async function createPaymentLink(
   const link = await tx
     .insertInto('payment_links')
     .values({
-      attempt_id: attempt.id,
-      subscription_id: attempt.subscription_id,
+      transaction_id: charge.id,
+      subscription_id: charge.subscription_id,
       created_at: now,
       expires_at: new Date(now.getTime() + ttlMs),
       remind_at: new Date(now.getTime() + reminderMs),
@@ -48,7 +48,7 @@ export async function addLinkToken(tx: DbOrTx, linkId: number, now: Date): Promi
 
 export interface ResolvedLink {
   link: PaymentLink;
-  attempt: ChargeAttempt;
+  attempt: PaymentTransaction;
   subscription: Subscription;
 }
 
@@ -62,7 +62,7 @@ export async function findLinkByToken(db: DbOrTx, token: string): Promise<Resolv
     .executeTakeFirst();
   if (!row) return undefined;
   const link = await db.selectFrom('payment_links').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
-  const attempt = await db.selectFrom('charge_attempts').selectAll().where('id', '=', link.attempt_id).executeTakeFirstOrThrow();
+  const attempt = await db.selectFrom('payment_transactions').selectAll().where('id', '=', link.transaction_id).executeTakeFirstOrThrow();
   const subscription = await db.selectFrom('subscriptions').selectAll().where('id', '=', link.subscription_id).executeTakeFirstOrThrow();
   return { link, attempt, subscription };
 }
@@ -82,8 +82,8 @@ export async function closeLinksOfAttempts(tx: DbOrTx, attempts: readonly { id: 
   if (!attempts.length) return;
   await sql`
     update payment_links l set closed_at = ${now}, closed_reason = v.reason
-    from unnest(${attempts.map((a) => a.id)}::bigint[], ${attempts.map((a) => a.status)}::text[]) as v(attempt_id, reason)
-    where l.attempt_id = v.attempt_id and l.closed_at is null`.execute(tx);
+    from unnest(${attempts.map((a) => a.id)}::bigint[], ${attempts.map((a) => a.status)}::text[]) as v(transaction_id, reason)
+    where l.transaction_id = v.transaction_id and l.closed_at is null`.execute(tx);
 }
 
 /** Closes every open link of the subscriptions at once (e.g. on cancel): they answer 410 from then on. */
@@ -104,7 +104,7 @@ export async function claimDueReminders(tx: DbOrTx, now: Date, limit: number): P
     update payment_links l set remind_at = null, reminded_at = ${now}
     from (
       select pl.id from payment_links pl
-      join charge_attempts a on a.id = pl.attempt_id and a.status = 'action_required'
+      join payment_transactions a on a.id = pl.transaction_id and a.status = 'action_required'
       where pl.remind_at <= ${now} and pl.closed_at is null and pl.expires_at > ${now}
       order by pl.remind_at limit ${limit}
       for update of pl skip locked
@@ -115,10 +115,10 @@ export async function claimDueReminders(tx: DbOrTx, now: Date, limit: number): P
 }
 
 /** Attempts still waiting for the customer whose link has run out. */
-export async function attemptsWithExpiredLinks(db: DbOrTx, now: Date, limit: number): Promise<ChargeAttempt[]> {
+export async function attemptsWithExpiredLinks(db: DbOrTx, now: Date, limit: number): Promise<PaymentTransaction[]> {
   return db
     .selectFrom('payment_links as l')
-    .innerJoin('charge_attempts as a', 'a.id', 'l.attempt_id')
+    .innerJoin('payment_transactions as a', 'a.id', 'l.transaction_id')
     .selectAll('a')
     .where('l.expires_at', '<=', now)
     .where('l.closed_at', 'is', null)

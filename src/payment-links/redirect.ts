@@ -11,6 +11,7 @@ import { html, htmlPage, type SafeHtml } from '../lib/html.ts';
 import type { Logger } from '../lib/logger.ts';
 import { displayMoney } from '../lib/money.ts';
 import { insertEvents } from '../events/events.repo.ts';
+import type { PaymentProviders } from '../payments/provider.ts';
 import { findLinkByToken, recordLinkClick } from './payment-link.repo.ts';
 import { formatWhen } from '../lib/customer-time.ts';
 
@@ -18,8 +19,8 @@ export interface PaymentLinkSettings {
   db: Db;
   clock: Clock;
   logger: Logger;
-  /** Where pay_urls must point: the configured gateway. */
-  gatewayUrl: string;
+  /** Each charge's provider says where its action URLs may point. */
+  providers: PaymentProviders;
   merchant: { name: string; supportEmail: string };
 }
 
@@ -83,7 +84,7 @@ async function openLink(settings: PaymentLinkSettings, token: string): Promise<L
     : link.expires_at <= now ? 'expired'
     : 'open';
   await insertEvents(settings.db, [
-    { subscriptionId: subscription.id, attemptId: attempt.id, type: 'payment_link_opened', actor: 'customer', occurredAt: now, data: { clicks, link_state: state } },
+    { subscriptionId: subscription.id, transactionId: attempt.id, type: 'payment_link_opened', actor: 'customer', occurredAt: now, data: { clicks, link_state: state } },
   ]);
   const amount = displayMoney({ amountMinor: attempt.amount_minor, currency: attempt.currency });
   switch (state) {
@@ -98,9 +99,10 @@ async function openLink(settings: PaymentLinkSettings, token: string): Promise<L
     case 'open':
       break;
   }
-  const target = attempt.pay_url ? gatewayRedirectTarget(attempt.pay_url, settings.gatewayUrl) : null;
+  const origin = settings.providers.find(attempt.provider)?.actionOrigin;
+  const target = attempt.action_url && origin ? gatewayRedirectTarget(attempt.action_url, origin) : null;
   if (!target) {
-    settings.logger.error({ attempt_id: attempt.id, gateway: settings.gatewayUrl }, 'refusing to redirect: the stored pay_url is not on the configured gateway');
+    settings.logger.error({ transaction_id: attempt.id, provider: attempt.provider, origin }, 'refusing to redirect: the stored action URL is not on its provider\'s origin');
     return page(502, 'Cannot continue', html`<h1>We cannot take you to your bank right now</h1><p>Please try again later, or contact us.</p>`);
   }
   return { redirect: target };

@@ -1,10 +1,181 @@
-/** What the renewal engine needs from a payment gateway. OceanpaymentClient provides it. */
-import type { ChargeRequest } from './providers/oceanpayment/charge-request.ts';
-import type { ChargeOutcome } from './providers/oceanpayment/outcome.ts';
-import type { QueryResult } from './providers/oceanpayment/query-response.ts';
+/**
+ * What rebill needs from a payment provider. A provider declares what it can do (its
+ * capabilities) and implements those operations with neutral requests and outcomes; it owns its
+ * protocol (signing, codes, amount format, notice parsing) and its sandbox, in its own folder under
+ * `providers/`. Adding a provider touches that folder, the registry and the configuration only.
+ */
+import type { Money } from '../lib/money.ts';
+import type { Interval } from '../plans/billing-calendar.ts';
+import type { ChargeSequence } from '../plans/charge-sequence.ts';
+import type { ChargeOutcome, ChargeQueryResult, RefundQueryResult, RefundRequestOutcome } from './outcomes.ts';
 
-export interface Gateway {
-  charge(request: ChargeRequest): Promise<ChargeOutcome>;
-  query(orderNumber: string): Promise<QueryResult>;
+export const CAPABILITIES = [
+  'token_charge', 'hosted_checkout', 'tokenise', 'payment_link', 'in_person_qr', 'query', 'refund', 'signed_notices', 'order_lists',
+] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+export type { ChargeSequence } from '../plans/charge-sequence.ts';
+
+export interface TokenChargeRequest {
+  /** Our reference for this charge, unique for ever (the order number). */
+  readonly reference: string;
+  readonly money: Money;
+  /** The stored payment method's token. */
+  readonly token: string;
+  readonly sequence: ChargeSequence;
+  readonly interval: Interval;
+  /** Shown in the provider's back office: which subscription and period this is. */
+  readonly description: string;
+  readonly customer: { readonly firstName: string; readonly lastName: string; readonly email: string; readonly country: string };
+  readonly product: { readonly name: string; readonly sku?: string };
+  /** Where the provider posts its notices and sends the customer back. */
+  readonly urls: { readonly notice: string; readonly return: string };
+}
+
+export interface RefundRequest {
+  /** Our reference for this refund, unique for ever; it finds the refund after an unknown outcome. */
+  readonly reference: string;
+  /** The provider's id of the payment to refund. */
+  readonly paymentId: string;
+  readonly money: Money;
+  /** The whole payment, or part of it. */
+  readonly full: boolean;
+  readonly reason: string;
+}
+
+/** A payment result the provider pushed (a notice) or the customer's browser carried back. */
+export interface PaymentResultMessage {
+  readonly kind: 'payment_result';
+  /** The signature and every field's format check out. Only then may `outcome` be considered. */
+  readonly verified: boolean;
+  readonly problem?: string;
+  /** Our reference (the order number), as received. */
+  readonly reference: string;
+  readonly paymentId: string;
+  /** The provider's status, as received, for the record. */
+  readonly status: string;
+  /** The amount as money, or null when it cannot be read as such. */
+  readonly money: Money | null;
+  readonly outcome: ChargeOutcome;
+  /** The provider's own kind of notice, when it says, for the record. */
+  readonly noticeType?: string;
+  /** Facts naming which merchant account the message is for, checked by `belongsTo`. */
+  readonly account: string;
+}
+
+export type BusinessCategory = 'refund' | 'chargeback' | 'dispute' | 'fraud' | 'other';
+
+/** A refund, chargeback or dispute notice: never verifiable, so only ever a reason to ask. */
+export interface BusinessMessage {
+  readonly kind: 'business';
+  readonly verified: false;
+  readonly category: BusinessCategory;
+  readonly noticeType: string;
+  /** The charge it is about: our reference and the provider's payment id, as received. */
+  readonly reference: string;
+  readonly paymentId: string;
+  /** The provider's id of the business event (for refunds, the refund id). */
+  readonly eventId: string;
+  /** Our refund reference, for refunds we asked for. */
+  readonly refundReference: string;
+  /** Format problems: a message with any is stored and never leads to a query. */
+  readonly problems: readonly string[];
+}
+
+/** What could not be read as any message; `reference` is what it claimed to be about, for the record. */
+export type MalformedMessage = { readonly kind: 'malformed'; readonly problem: string; readonly reference?: string };
+
+export type InboundMessage = PaymentResultMessage | BusinessMessage | MalformedMessage;
+
+/** What a query to the provider found about a business notice it sent. */
+export type BusinessConfirmation =
+  | { kind: 'refund'; refundId: string; state: 'refunded' | 'pending' | 'failed'; message?: string }
+  /** The payment was charged back (or returned as fraud); money null when the provider does not say how much. */
+  | { kind: 'chargeback'; category: 'chargeback' | 'fraud'; money: Money | null }
+  /** The provider does not confirm what the notice claimed. */
+  | { kind: 'not_confirmed'; reason: string }
+  /** The provider could not be asked or did not answer clearly: ask again later. */
+  | { kind: 'unresolved'; reason: string };
+
+export interface InboundReader {
+  /** The exact response body that tells the provider a notice was received. */
+  readonly acknowledgement: string;
+  readNotice(body: string): InboundMessage;
+  /** The form the customer's browser posted to the return URL. */
+  readReturn(form: Readonly<Record<string, string>>): InboundMessage;
+  /** Why a verified result cannot be about a transaction sent from `providerAccount`, or null. */
+  accountProblem(message: PaymentResultMessage, providerAccount: string): string | null;
+}
+
+export interface PaymentProvider {
+  /** Lower-case name used in URLs, configuration and the database, e.g. `oceanpayment`. */
+  readonly name: string;
+  readonly capabilities: ReadonlySet<Capability>;
+  /** Who rebill is at the provider (stored with each transaction), e.g. `995149/99514901`. */
+  readonly account: string;
+  /** Where this provider sends customers to act (3-D Secure): only URLs on this origin are ever redirected to. */
+  readonly actionOrigin: string;
+  /** Provider facts stored with a charge for the record (Oceanpayment: its service_mode). */
+  chargeDetails(charge: { sequence: ChargeSequence; interval: Interval }): Record<string, string>;
+  readonly inbound: InboundReader;
+  /** Charges a stored token (`token_charge`). */
+  chargeToken?(request: TokenChargeRequest): Promise<ChargeOutcome>;
+  /** Every payment the provider holds for our reference (`query`). */
+  queryCharge?(reference: string): Promise<ChargeQueryResult>;
+  refund?(request: RefundRequest): Promise<RefundRequestOutcome>;
+  queryRefund?(refund: { reference: string; refundId: string | null }): Promise<RefundQueryResult>;
+  /** Asks the provider about a business notice it sent (`signed_notices` providers need this for refunds and disputes). */
+  confirmBusiness?(message: BusinessMessage): Promise<BusinessConfirmation>;
   close(): Promise<void>;
+}
+
+/** Thrown when asked of a provider that has not declared the capability: a configuration error. */
+export class CapabilityError extends Error {
+  constructor(provider: string, capability: Capability) {
+    super(`the payment provider "${provider}" cannot ${capability.replaceAll('_', ' ')}`);
+    this.name = 'CapabilityError';
+  }
+}
+
+/** The provider's implementation of an operation, or a clear error when it has none. */
+export function operation<K extends 'chargeToken' | 'queryCharge' | 'refund' | 'queryRefund' | 'confirmBusiness'>(
+  provider: PaymentProvider,
+  name: K,
+  capability: Capability,
+): NonNullable<PaymentProvider[K]> {
+  const fn = provider[name];
+  if (!provider.capabilities.has(capability) || !fn) throw new CapabilityError(provider.name, capability);
+  return fn.bind(provider) as NonNullable<PaymentProvider[K]>;
+}
+
+/** The providers rebill can use, by name. Built once by the composition root from configuration. */
+export class PaymentProviders {
+  readonly #byName = new Map<string, PaymentProvider>();
+
+  constructor(providers: readonly PaymentProvider[], readonly defaultName: string) {
+    for (const provider of providers) this.#byName.set(provider.name, provider);
+    if (!this.#byName.has(defaultName)) throw new Error(`the default payment provider "${defaultName}" is not configured`);
+  }
+
+  get(name: string): PaymentProvider {
+    const provider = this.#byName.get(name);
+    if (!provider) throw new Error(`no payment provider named "${name}" is configured (configured: ${[...this.#byName.keys()].join(', ')})`);
+    return provider;
+  }
+
+  find(name: string): PaymentProvider | undefined {
+    return this.#byName.get(name);
+  }
+
+  get default(): PaymentProvider {
+    return this.get(this.defaultName);
+  }
+
+  all(): PaymentProvider[] {
+    return [...this.#byName.values()];
+  }
+
+  async close(): Promise<void> {
+    for (const provider of this.#byName.values()) await provider.close();
+  }
 }

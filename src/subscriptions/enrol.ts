@@ -7,7 +7,7 @@
  * subscription with the same e-mail, card token and plan is refused unless asked for.
  */
 import { randomUUID } from 'node:crypto';
-import type { Db, Tx } from '../db/connect.ts';
+import type { Db, DbOrTx, Tx } from '../db/connect.ts';
 import type { NewSubscription, Subscription } from '../db/database.ts';
 import { emailAddressProblem } from '../lib/email-address.ts';
 import { ValidationError } from '../lib/errors.ts';
@@ -23,6 +23,7 @@ import {
   type Interval,
 } from '../plans/billing-calendar.ts';
 import { insertEvents, type NewEvent } from '../events/events.repo.ts';
+import { insertMethods } from '../payments/methods/payment-method.repo.ts';
 import {
   findLiveSubscriptionsWithTerms,
   findSubscriptionsByExternalId,
@@ -30,6 +31,8 @@ import {
   isExternalIdTaken,
   lockEnrolments,
   lockEnrolmentsOfEmail,
+  activeTokenOf,
+  usePaymentMethods,
   type EnrolmentTerms,
   type LiveSubscriptionWithTerms,
 } from './subscription.repo.ts';
@@ -99,7 +102,10 @@ export interface EnrolIssue {
   message: string;
 }
 
-export type EnrolValidation = { ok: true; row: NewSubscription } | { ok: false; problems: string[]; issues: EnrolIssue[] };
+/** A valid enrolment: the subscription row, and the card token its payment method will hold. */
+export type EnrolmentRow = Omit<NewSubscription, 'payment_method_id'> & { card_token: string };
+
+export type EnrolValidation = { ok: true; row: EnrolmentRow } | { ok: false; problems: string[]; issues: EnrolIssue[] };
 
 /** Checks one enrolment; returns the row to insert or every problem found. */
 export function validateEnrolment(input: EnrolInput, now: Date, names: EnrolFieldNames = CLI_NAMES): EnrolValidation {
@@ -192,7 +198,7 @@ export function validateEnrolment(input: EnrolInput, now: Date, names: EnrolFiel
     customer_first_name: input.firstName.trim(),
     customer_last_name: input.lastName.trim(),
     customer_country: country,
-    quickpay_id: quickpayId,
+    card_token: quickpayId,
     product_name: product,
     interval,
     amount_minor: money.amountMinor,
@@ -203,7 +209,7 @@ export function validateEnrolment(input: EnrolInput, now: Date, names: EnrolFiel
     canceled_at: null,
     enqueued_at: null,
     external_id: externalId ?? null,
-  } satisfies Partial<NewSubscription>;
+  } satisfies Partial<EnrolmentRow>;
 
   if (!firstPaidAt) {
     // The first purchase (X1) is still to be charged, now; renewals follow from this anchor.
@@ -225,7 +231,7 @@ export function validateEnrolment(input: EnrolInput, now: Date, names: EnrolFiel
 }
 
 /** The `enrolled` event written with each new subscription. */
-export function enrolledEvent(row: NewSubscription, ctx: { now: Date; actor: string; reason?: string | null }): NewEvent {
+export function enrolledEvent(row: EnrolmentRow, ctx: { now: Date; actor: string; reason?: string | null }): NewEvent {
   return {
     subscriptionId: row.id,
     type: 'enrolled',
@@ -246,8 +252,8 @@ export function enrolledEvent(row: NewSubscription, ctx: { now: Date; actor: str
 }
 
 /** The terms the duplicate rule compares. */
-export function termsOf(row: Pick<NewSubscription, 'customer_email' | 'quickpay_id' | 'interval' | 'amount_minor' | 'currency'>): EnrolmentTerms {
-  return { email: row.customer_email, quickpayId: row.quickpay_id, interval: row.interval, amountMinor: row.amount_minor, currency: row.currency };
+export function termsOf(row: Pick<EnrolmentRow, 'customer_email' | 'card_token' | 'interval' | 'amount_minor' | 'currency'>): EnrolmentTerms {
+  return { email: row.customer_email, quickpayId: row.card_token, interval: row.interval, amountMinor: row.amount_minor, currency: row.currency };
 }
 
 /** One string per set of terms; equal exactly when the duplicate rule calls two enrolments the same. */
@@ -268,21 +274,25 @@ export interface EnrolContext {
   actor: string;
   reason?: string | null;
   /** Runs in the enrolment's transaction (e.g. to queue the first charge at once). */
-  afterInsert?: (tx: Tx, enrolled: readonly NewSubscription[]) => Promise<void>;
+  /** The provider that holds the card tokens (the payment methods' provider). */
+  provider: string;
+  afterInsert?: (tx: Tx, enrolled: readonly EnrolmentRow[]) => Promise<void>;
 }
 
 /**
  * Writes enrolments already validated (and checked for duplicates by the caller, if wanted), with
  * their events, in one transaction: all or none.
  */
-export async function enrolMany(db: Db, rows: NewSubscription[], ctx: EnrolContext): Promise<void> {
+export async function enrolMany(db: Db, rows: EnrolmentRow[], ctx: EnrolContext): Promise<void> {
   await db.transaction().execute(async (tx) => {
     await insertRows(tx, rows, ctx);
   });
 }
 
-async function insertRows(tx: Tx, rows: NewSubscription[], ctx: EnrolContext): Promise<void> {
-  await insertSubscriptions(tx, rows);
+export async function insertRows(tx: Tx, rows: EnrolmentRow[], ctx: EnrolContext): Promise<void> {
+  await insertSubscriptions(tx, rows.map(({ card_token: _token, ...row }) => ({ ...row, payment_method_id: null })));
+  const methodIds = await insertMethods(tx, rows.map((row) => ({ subscriptionId: row.id, provider: ctx.provider, token: row.card_token, createdAt: ctx.now })));
+  await usePaymentMethods(tx, rows.map((row, i) => ({ subscriptionId: row.id, paymentMethodId: methodIds[i]! })));
   await insertEvents(tx, rows.map((row) => enrolledEvent(row, ctx)));
   if (ctx.afterInsert) await ctx.afterInsert(tx, rows);
 }
@@ -314,7 +324,7 @@ export async function enrol(db: Db, input: EnrolInput, options: EnrolOptions): P
       await lockEnrolmentsOfEmail(tx, row.customer_email);
       if (row.external_id) {
         const [existing] = await findSubscriptionsByExternalId(tx, [row.external_id]);
-        if (existing) return repeatOf(existing, row, input);
+        if (existing) return repeatOf(tx, existing, row, input);
       }
       // The merchant's own key says which subscription this is; without one, the terms must.
       if (!options.allowDuplicate && !row.external_id) {
@@ -331,13 +341,13 @@ export async function enrol(db: Db, input: EnrolInput, options: EnrolOptions): P
     // Another enrolment with this external id (for another e-mail) committed first: it is the one.
     if (row.external_id && isExternalIdTaken(error)) {
       const [winner] = await findSubscriptionsByExternalId(db, [row.external_id]);
-      if (winner) return repeatOf(winner, row, input);
+      if (winner) return repeatOf(db, winner, row, input);
     }
     throw error;
   }
 }
 
-function duplicateMessage(row: NewSubscription, existing: readonly LiveSubscriptionWithTerms[]): string {
+function duplicateMessage(row: EnrolmentRow, existing: readonly LiveSubscriptionWithTerms[]): string {
   const ids = existing.map((s) => `${s.id} (${s.status})`).join(', ');
   return (
     `${row.customer_email} already has ${existing.length === 1 ? 'subscription' : 'subscriptions'} ${ids} with the same card token and plan ` +
@@ -346,8 +356,8 @@ function duplicateMessage(row: NewSubscription, existing: readonly LiveSubscript
 }
 
 /** The existing subscription when the repeat asks for the same thing; a refusal naming every difference otherwise. */
-function repeatOf(existing: Subscription, row: NewSubscription, input: EnrolInput): EnrolResult {
-  const differences = termDifferences(existing, row, input);
+async function repeatOf(db: DbOrTx, existing: Subscription, row: EnrolmentRow, input: EnrolInput): Promise<EnrolResult> {
+  const differences = termDifferences(existing, await activeTokenOf(db, existing), row, input);
   if (!differences.length) return { status: 'already_enrolled', subscription: existing };
   return {
     status: 'refused',
@@ -360,7 +370,7 @@ function repeatOf(existing: Subscription, row: NewSubscription, input: EnrolInpu
 }
 
 /** What the repeat asks for that the existing subscription does not have. */
-export function termDifferences(existing: Subscription, row: NewSubscription, input: Pick<EnrolInput, 'firstPaidAt'>): string[] {
+export function termDifferences(existing: Subscription, existingToken: string | null, row: EnrolmentRow, input: Pick<EnrolInput, 'firstPaidAt'>): string[] {
   const differences: string[] = [];
   const compare = (label: string, there: string, here: string) => {
     if (there !== here) differences.push(`${label} "${there}" on the subscription, "${here}" given`);
@@ -376,7 +386,7 @@ export function termDifferences(existing: Subscription, row: NewSubscription, in
     formatAmount({ amountMinor: existing.amount_minor, currency: existing.currency }),
     formatAmount({ amountMinor: row.amount_minor, currency: row.currency }),
   );
-  compare('quickpay id', existing.quickpay_id, row.quickpay_id);
+  compare('quickpay id', existingToken ?? '', row.card_token);
   compare('product name', existing.product_name, row.product_name);
   compare('time zone', existing.timezone, row.timezone);
   // Without a first purchase time the repeat asks for "the first purchase is charged by rebill",

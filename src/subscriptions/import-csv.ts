@@ -11,13 +11,11 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Db, DbOrTx, Tx } from '../db/connect.ts';
-import type { NewSubscription } from '../db/database.ts';
 import { ConflictError, NotFoundError } from '../lib/errors.ts';
-import { enrolledEvent, validateEnrolment, type EnrolField, type EnrolInput } from './enrol.ts';
-import { insertEvents } from '../events/events.repo.ts';
+import { insertRows, validateEnrolment, type EnrolField, type EnrolInput, type EnrolmentRow } from './enrol.ts';
 import { CsvFileError, csvRecordBatches, type CsvRecord, type ReadProgress } from './import-csv-records.ts';
 import { DuplicatesInFile, duplicatesInDatabase, type ImportCandidate } from './import-duplicates.ts';
-import { insertSubscriptions, isExternalIdTaken, lockEnrolments } from './subscription.repo.ts';
+import { isExternalIdTaken, lockEnrolments } from './subscription.repo.ts';
 
 /** The header names a file may use, and the `rebill enrol` option each one stands for. */
 export const IMPORT_COLUMNS = {
@@ -153,7 +151,7 @@ function enrolInputOf(record: CsvRecord, header: Header): EnrolInput {
   return input as EnrolInput;
 }
 
-type CheckedRecord = { ok: true; row: NewSubscription } | { ok: false; problems: RowProblem[] };
+type CheckedRecord = { ok: true; row: EnrolmentRow } | { ok: false; problems: RowProblem[] };
 
 function checkRecord(record: CsvRecord, header: Header, now: Date): CheckedRecord {
   if (record.problem) return { ok: false, problems: [wholeRow(record.problem)] };
@@ -268,6 +266,8 @@ export interface WriteContext {
   now: Date;
   actor: string;
   reason?: string | null;
+  /** The provider that holds the card tokens. */
+  provider: string;
   /** What the check pass found: the file must not have changed since. */
   checked: Pick<ImportCheck, 'rows' | 'file'>;
   /** As in the check: rows may repeat the e-mail, card token and plan of another. */
@@ -288,11 +288,9 @@ async function writeChunk(tx: Tx, chunk: ImportCandidate[], ctx: WriteContext): 
   if (duplicate) {
     throw new ConflictError(`line ${duplicate.line}: ${duplicate.message}, enrolled after the file was checked; nothing was imported`);
   }
-  const rows = chunk.map((c) => c.row);
-  await insertSubscriptions(tx, rows);
   // Incomplete rows are due now: the scheduler queues them through its short queue (within a
   // second on a running worker) instead of hundreds of thousands of jobs at once.
-  await insertEvents(tx, rows.map((row) => enrolledEvent(row, ctx)));
+  await insertRows(tx, chunk.map((c) => c.row), ctx);
 }
 
 /** The file no longer matches what pass 1 checked. */

@@ -8,14 +8,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { DbOrTx } from '../db/connect.ts';
-import type { NewSubscription } from '../db/database.ts';
-import { ALLOW_DUPLICATE_HINT, describePlan, termsKey, termsOf } from './enrol.ts';
+import { ALLOW_DUPLICATE_HINT, describePlan, termsKey, termsOf, type EnrolmentRow } from './enrol.ts';
 import { findLiveSubscriptionsWithTerms, findSubscriptionsByExternalId } from './subscription.repo.ts';
 
 /** A valid row, with the line it starts on. */
 export interface ImportCandidate {
   line: number;
-  row: NewSubscription;
+  row: EnrolmentRow;
 }
 
 export interface DuplicateProblem {
@@ -30,7 +29,7 @@ function compactKey(kind: string, key: string): string {
   return createHash('sha256').update(kind).update('\u0000').update(key).digest('base64').slice(0, 22);
 }
 
-function termsSummary(row: NewSubscription): string {
+function termsSummary(row: EnrolmentRow): string {
   return `${row.customer_email}, ${describePlan(termsOf(row))}`;
 }
 

@@ -1,5 +1,6 @@
 import type { DbOrTx, Tx } from '../db/connect.ts';
-import type { Subscription } from '../db/database.ts';
+import type { PaymentMethod, Subscription } from '../db/database.ts';
+import { methodsByIds } from '../payments/methods/payment-method.repo.ts';
 import { NotFoundError } from '../lib/errors.ts';
 import { findSubscription, findSubscriptionsByExternalId, lockSubscriptions } from './subscription.repo.ts';
 
@@ -31,4 +32,16 @@ export async function lockSubscription(tx: Tx, id: string): Promise<Subscription
   const [row] = UUID.test(id) ? await lockSubscriptions(tx, [id]) : [];
   if (!row) throw notFound(id);
   return row;
+}
+
+/** A subscription as people see it: with its active payment method. */
+export type SubscriptionView = Subscription & { payment_method: PaymentMethod | null };
+
+export async function viewsOf(db: DbOrTx, rows: readonly Subscription[]): Promise<SubscriptionView[]> {
+  const methods = await methodsByIds(db, rows.flatMap((r) => (r.payment_method_id === null ? [] : [r.payment_method_id])));
+  return rows.map((row) => ({ ...row, payment_method: row.payment_method_id === null ? null : (methods.get(row.payment_method_id) ?? null) }));
+}
+
+export async function viewOf(db: DbOrTx, row: Subscription): Promise<SubscriptionView> {
+  return (await viewsOf(db, [row]))[0]!;
 }

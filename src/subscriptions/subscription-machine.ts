@@ -42,7 +42,9 @@ export type SubscriptionEvent =
   | { type: 'period_ended' }
   | { type: 'dunning_exhausted' }
   | { type: 'retry_requested' }
-  | { type: 'token_replaced' };
+  | { type: 'token_replaced' }
+  /** The customer disputed a payment (a confirmed chargeback or fraud return): no more renewals. */
+  | { type: 'dispute_received' };
 
 export type TransitionResult =
   | { ok: true; state: SubscriptionState; flags: TransitionFlag[] }
@@ -72,6 +74,7 @@ export const ALLOWED_FROM: Record<SubscriptionEvent['type'], readonly Subscripti
   dunning_exhausted: ['incomplete', 'past_due'],
   retry_requested: CHARGEABLE,
   token_replaced: ['incomplete', 'active', 'past_due', 'unpaid'],
+  dispute_received: ['incomplete', 'active', 'past_due', 'unpaid'],
 };
 
 export function transition(
@@ -163,6 +166,9 @@ export function transition(
         return { ok: false, refusal: `nothing is due until ${state.nextRenewalAt.toISOString()}` };
       }
       return done({ nextAttemptAt: now, nextRenewalAt: state.nextRenewalAt ?? renewalAt(state.plan, state.nextPeriod) });
+
+    case 'dispute_received':
+      return done({ status: 'canceled', canceledAt: now, nextAttemptAt: null, nextRenewalAt: null });
 
     case 'token_replaced':
       // A hard decline waits for a new card; with one, charge again on the next tick.

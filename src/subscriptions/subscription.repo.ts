@@ -36,9 +36,10 @@ export async function findLiveSubscriptionsWithTerms(db: DbOrTx, terms: readonly
   if (!terms.length) return [];
   const column = <T>(pick: (t: EnrolmentTerms) => T) => terms.map(pick);
   const { rows } = await sql<LiveSubscriptionWithTerms>`
-    select s.id, s.status, s.customer_email as email, s.quickpay_id as "quickpayId", s.interval,
+    select s.id, s.status, s.customer_email as email, m.token as "quickpayId", s.interval,
            s.amount_minor as "amountMinor", s.currency
     from subscriptions s
+    join payment_methods m on m.id = s.payment_method_id
     join (select distinct * from unnest(
       ${column((t) => t.email.toLowerCase())}::text[],
       ${column((t) => t.quickpayId)}::text[],
@@ -46,7 +47,7 @@ export async function findLiveSubscriptionsWithTerms(db: DbOrTx, terms: readonly
       ${column((t) => t.amountMinor)}::bigint[],
       ${column((t) => t.currency)}::text[]
     ) as k(email, quickpay_id, interval, amount_minor, currency)) k
-      on lower(s.customer_email) = k.email and s.quickpay_id = k.quickpay_id and s.interval = k.interval
+      on lower(s.customer_email) = k.email and m.token = k.quickpay_id and s.interval = k.interval
          and s.amount_minor = k.amount_minor and s.currency = k.currency
     where s.status <> 'canceled'
     order by s.created_at, s.id`.execute(db);
@@ -112,7 +113,8 @@ export interface SubscriptionChange {
   state: SubscriptionState;
   /** The charge job for it has run, so the scheduler may queue it again. */
   releaseQueueLease?: boolean;
-  quickpayId?: string;
+  /** A new active payment method (the old one is marked replaced by the caller). */
+  paymentMethodId?: number;
 }
 
 /** Writes new states for many subscriptions in one statement. */
@@ -130,7 +132,7 @@ export async function saveSubscriptionStates(tx: Tx, changes: readonly Subscript
       retries_used = v.retries_used,
       cancel_at_period_end = v.cancel_at_period_end,
       canceled_at = v.canceled_at,
-      quickpay_id = coalesce(v.quickpay_id, s.quickpay_id),
+      payment_method_id = coalesce(v.payment_method_id, s.payment_method_id),
       enqueued_at = case when v.release_lease then null else s.enqueued_at end,
       updated_at = now()
     from unnest(
@@ -144,10 +146,10 @@ export async function saveSubscriptionStates(tx: Tx, changes: readonly Subscript
       ${column((c) => c.state.retriesUsed)}::int[],
       ${column((c) => c.state.cancelAtPeriodEnd)}::boolean[],
       ${column((c) => c.state.canceledAt)}::timestamptz[],
-      ${column((c) => c.quickpayId ?? null)}::text[],
+      ${column((c) => c.paymentMethodId ?? null)}::bigint[],
       ${column((c) => c.releaseQueueLease ?? false)}::boolean[]
     ) as v(id, status, next_period, next_renewal_at, next_attempt_at, renewals_paid, past_due_since,
-           retries_used, cancel_at_period_end, canceled_at, quickpay_id, release_lease)
+           retries_used, cancel_at_period_end, canceled_at, payment_method_id, release_lease)
     where s.id = v.id`.execute(tx);
 }
 
@@ -162,4 +164,20 @@ export async function listSubscriptions(db: DbOrTx, filter: ListFilter): Promise
   if (filter.status) query = query.where('status', '=', filter.status);
   if (filter.dueBefore) query = query.where('next_renewal_at', '<', filter.dueBefore);
   return query.orderBy('next_renewal_at', (ob) => ob.asc().nullsLast()).orderBy('created_at').limit(filter.limit).execute();
+}
+
+/** Points subscriptions at their (new) active payment method. */
+export async function usePaymentMethods(tx: DbOrTx, uses: readonly { subscriptionId: string; paymentMethodId: number }[]): Promise<void> {
+  if (!uses.length) return;
+  await sql`
+    update subscriptions s set payment_method_id = v.payment_method_id
+    from unnest(${uses.map((u) => u.subscriptionId)}::uuid[], ${uses.map((u) => u.paymentMethodId)}::bigint[]) as v(id, payment_method_id)
+    where s.id = v.id`.execute(tx);
+}
+
+/** The card token of the subscription's active payment method, or null when it has none. */
+export async function activeTokenOf(db: DbOrTx, subscription: Pick<Subscription, 'payment_method_id'>): Promise<string | null> {
+  if (subscription.payment_method_id === null) return null;
+  const row = await db.selectFrom('payment_methods').select('token').where('id', '=', subscription.payment_method_id).executeTakeFirst();
+  return row?.token ?? null;
 }

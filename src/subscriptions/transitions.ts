@@ -2,9 +2,8 @@
  * Glue between the pure machine and the tables: applies an event to a locked subscription and
  * returns the row change plus the event-log entries that explain it.
  */
-import type { Tx } from '../db/connect.ts';
-import type { ChargeAttempt, Subscription } from '../db/database.ts';
-import type { NewEvent } from '../events/events.repo.ts';
+import type { Subscription } from '../db/database.ts';
+import { transitionEvent, type ChargeFacts, type EventType, type NewEvent } from '../events/event-types.ts';
 import type { SubscriptionChange } from './subscription.repo.ts';
 import { stateOf } from './subscription.repo.ts';
 import {
@@ -19,9 +18,9 @@ export interface TransitionContext {
   now: Date;
   actor: string;
   reason?: string | null;
-  attemptId?: number | null;
+  transactionId?: number | null;
   /** Extra facts for the event log (order number, gateway code, …). */
-  data?: Record<string, unknown>;
+  data?: ChargeFacts;
 }
 
 export type AppliedTransition =
@@ -37,7 +36,7 @@ const FLAG_EXPLANATIONS: Record<TransitionFlag, string> = {
 };
 
 /** The event log's name for a machine event: what happened, in the past tense where it reads better. */
-function logTypeOf(event: SubscriptionEvent): string {
+function logTypeOf(event: SubscriptionEvent): EventType {
   switch (event.type) {
     case 'cancel':
       return event.atPeriodEnd ? 'cancel_scheduled' : 'canceled';
@@ -59,23 +58,18 @@ export function applyEvent(
   if (!result.ok) return result;
   const { type: _type, ...details } = event;
   const next = result.state;
-  const base = { subscriptionId: row.id, attemptId: ctx.attemptId ?? null, actor: ctx.actor, occurredAt: ctx.now };
+  const base = { subscriptionId: row.id, transactionId: ctx.transactionId ?? null, actor: ctx.actor, occurredAt: ctx.now };
   const events: NewEvent[] = [
-    {
-      ...base,
-      type: logTypeOf(event),
-      reason: ctx.reason ?? null,
-      data: {
-        ...details,
-        ...ctx.data,
-        from_status: state.status,
-        to_status: next.status,
-        ...(next.nextAttemptAt?.getTime() !== state.nextAttemptAt?.getTime()
-          ? { next_attempt_at: next.nextAttemptAt?.toISOString() ?? null }
-          : {}),
-      },
-    },
-    ...result.flags.map((flag) => ({ ...base, type: flag, reason: FLAG_EXPLANATIONS[flag], data: { ...details, ...ctx.data } })),
+    transitionEvent(logTypeOf(event), { ...base, reason: ctx.reason ?? null }, {
+      ...details,
+      ...ctx.data,
+      from_status: state.status,
+      to_status: next.status,
+      ...(next.nextAttemptAt?.getTime() !== state.nextAttemptAt?.getTime()
+        ? { next_attempt_at: next.nextAttemptAt?.toISOString() ?? null }
+        : {}),
+    }),
+    ...result.flags.map((flag) => transitionEvent(flag, { ...base, reason: FLAG_EXPLANATIONS[flag] }, { ...details, ...ctx.data })),
   ];
   return { ok: true, state: next, change: { id: row.id, state: next }, events, flags: result.flags };
 }
@@ -88,21 +82,4 @@ export function applyEventToRow(
   policy: DunningPolicy,
 ): AppliedTransition {
   return applyEvent(row, stateOf(row), event, ctx, policy);
-}
-
-/** One change to a subscription (or only to its attempt), for side effects that commit with it. */
-export interface TransitionRecord {
-  /** The row as it was before. */
-  subscription: Subscription;
-  before: SubscriptionState;
-  after: SubscriptionState;
-  /** null when only the attempt changed (pending, unknown). */
-  event: SubscriptionEvent | null;
-  flags: TransitionFlag[];
-  attempt: ChargeAttempt | null;
-}
-
-/** Side effects that must commit with the change: e-mails to the outbox, payment links. */
-export interface FollowUps {
-  afterChanges(tx: Tx, records: readonly TransitionRecord[], now: Date): Promise<void>;
 }

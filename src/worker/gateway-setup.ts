@@ -1,13 +1,13 @@
-/** The gateway the worker talks to: Oceanpayment, a sandbox elsewhere, or a sandbox it starts itself. */
+/** The providers the worker uses: Oceanpayment, a sandbox elsewhere, or a sandbox it starts itself. */
 import type { Config } from '../config.ts';
-import type { Gateway } from '../payments/provider.ts';
-import { OceanpaymentClient } from '../payments/providers/oceanpayment/client.ts';
+import { createPaymentProviders } from '../payment-providers.ts';
+import type { PaymentProviders } from '../payments/provider.ts';
 import type { Logger } from '../lib/logger.ts';
 import { withoutCredentials } from '../lib/secrets.ts';
 import { startSandbox, type Sandbox } from '../payments/providers/oceanpayment/sandbox/index.ts';
 
 export interface GatewaySetup {
-  gateway: Gateway;
+  providers: PaymentProviders;
   /** Where charges go, for the logs and for checking payment-link redirects. */
   gatewayUrl: string;
   description: string;
@@ -36,25 +36,19 @@ export async function setUpGateway(config: Config, logger: Logger): Promise<Gate
     }
     gatewayUrl = queryUrl = sandbox.url;
   }
-  const client = new OceanpaymentClient({
-    gatewayUrl,
-    queryUrl,
-    credentials,
-    timeoutMs: config.gateway.timeoutMs,
-    methods: config.gateway.methods,
-  });
+  const providers = createPaymentProviders(config, { oceanpayment: { gatewayUrl, queryUrl } });
   const description = sandbox
     ? `no Oceanpayment account is configured, so rebill started its built-in sandbox gateway at ${sandbox.url} and uses it`
     : config.gateway.mode === 'sandbox'
       ? `no Oceanpayment account is configured; using the sandbox gateway at ${withoutCredentials(gatewayUrl)}`
       : `charging through Oceanpayment at ${withoutCredentials(gatewayUrl)} as account ${credentials.account}, terminal ${credentials.terminal}`;
   return {
-    gateway: client,
+    providers,
     gatewayUrl,
     description,
     sandbox,
     close: async () => {
-      await client.close();
+      await providers.close();
       await sandbox?.close();
     },
   };

@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { Config } from '../config.ts';
-import { clockFrom, createEngine, customerNotificationsFor, mailTransport, notificationSettings, openDatabase } from '../deps.ts';
+import { clockFrom, createEngine, followUpsFor, mailTransport, notificationSettings, openDatabase } from '../deps.ts';
 import { deliverMessage, sweepOutbox, type EmailJob } from '../email/deliver-email.job.ts';
 import { queueDueReminders } from '../email/customer-notifications.ts';
 import { expireLinks } from '../payment-links/expire-links.ts';
@@ -15,20 +15,21 @@ import { CoalescedTask, Periodic } from '../lib/background.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import { withoutCredentials } from '../lib/secrets.ts';
-import { gatewayRoutes } from '../inbound/listener.ts';
+import { inboundRoutes } from '../inbound/listener.ts';
+import { confirmBusinessNotices } from '../inbound/confirm-business.ts';
 import { ChargePump } from '../billing/charge-pump.ts';
 import { chargeSubscriptions } from '../billing/charge-renewal.job.ts';
-import type { RenewalEngine } from '../billing/engine.ts';
+import type { BillingEngine } from '../billing/engine.ts';
 import { runJanitor } from '../billing/janitor.ts';
-import { QUEUES, createBoss, createQueues, queuedChargeJobs } from '../billing/queue.ts';
+import { QUEUES, createBoss, createQueues, queuedChargeJobs } from '../jobs/queue.ts';
 import { scheduleDueRenewals } from '../billing/schedule-renewals.job.ts';
 import type { Db } from '../db/connect.ts';
 import { setUpGateway } from './gateway-setup.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics } from '../lib/metrics.ts';
 
 export interface RunningWorker {
   readonly port: number;
-  readonly engine: RenewalEngine;
+  readonly engine: BillingEngine;
   /** Runs a scheduling pass now and waits for it (tests and the demo use it). */
   scheduleNow(): Promise<void>;
   janitorNow(): Promise<void>;
@@ -64,8 +65,8 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
     await createQueues(boss);
 
     const metrics = createMetrics(() => unresolvedByStatus(db));
-    const followUps = customerNotificationsFor(config, boss);
-    const engine = createEngine(config, { db, gateway: gateway.gateway, logger, clock, metrics, followUps });
+    const followUps = followUpsFor(config, boss);
+    const engine = createEngine(config, { db, providers: gateway.providers, logger, clock, metrics, followUps });
     const transport = mailTransport(config);
     closers.push({ name: 'mail transport', close: async () => transport.close() });
     logger.info({ email: transport.description }, 'customer e-mails go out as ' + transport.description);
@@ -98,6 +99,7 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
         const report = {
           ...(await runJanitor(engine)),
           expiredLinks: await expireLinks(engine),
+          businessNoticesConfirmed: await confirmBusinessNotices(engine),
           reminders: await db.transaction().execute((tx) => queueDueReminders(tx, notificationSettings(config), boss, clock.now())),
           ...(await sweepOutbox(mail)),
         };
@@ -116,8 +118,8 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
     const http = await startHttpServer(
       [
         ...operationsRoutes(db, metrics.registry, logger),
-        ...gatewayRoutes(engine, { merchant: config.merchant, pokeJanitor: () => janitor.poke() }),
-        ...paymentLinkRoutes({ db, clock, logger, gatewayUrl: gateway.gatewayUrl, merchant: config.merchant }),
+        ...inboundRoutes(engine, { merchant: config.merchant, pokeJanitor: () => janitor.poke() }),
+        ...paymentLinkRoutes({ db, clock, logger, providers: gateway.providers, merchant: config.merchant }),
       ],
       config.http.port,
       logger,
@@ -185,8 +187,9 @@ function operationsRoutes(db: Db, registry: ReturnType<typeof createMetrics>['re
 
 async function unresolvedByStatus(db: Db): Promise<Record<string, number>> {
   const rows = await db
-    .selectFrom('charge_attempts')
+    .selectFrom('payment_transactions')
     .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('kind', '=', 'charge')
     .where('status', 'in', ['sending', 'pending', 'action_required', 'unknown'])
     .groupBy('status')
     .execute();

@@ -104,7 +104,7 @@ describe.skipIf(!hasChromium)(`3-D Secure by e-mail in a real browser (needs Chr
   async function press(button: 'Authenticate' | 'Fail'): Promise<string> {
     // The bank's answer is a form that submits itself to rebill's backUrl.
     await Promise.all([
-      page.waitForURL(`${env.REBILL_PUBLIC_URL}/oceanpayment/return`, { timeout: 15_000 }),
+      page.waitForURL(`${env.REBILL_PUBLIC_URL}/payments/oceanpayment/return`, { timeout: 120_000 }),
       page.getByRole('button', { name: button }).click(),
     ]);
     return page.locator('body').innerText();
@@ -112,9 +112,9 @@ describe.skipIf(!hasChromium)(`3-D Secure by e-mail in a real browser (needs Chr
 
   /** Holds the browser's return until the gateway's notice has settled the attempt, so the page can show the result. */
   async function returnAfterTheNotice(subscriptionId: string): Promise<void> {
-    await page.route(`${env.REBILL_PUBLIC_URL}/oceanpayment/return`, async (route) => {
+    await page.route(`${env.REBILL_PUBLIC_URL}/payments/oceanpayment/return`, async (route) => {
       const settled = async () => {
-        const attempts = await database.current.db.selectFrom('charge_attempts').select('status').where('subscription_id', '=', subscriptionId).execute();
+        const attempts = await database.current.db.selectFrom('payment_transactions').select('status').where('subscription_id', '=', subscriptionId).execute();
         return attempts.length > 0 && attempts.every((a) => a.status === 'failed');
       };
       // On a timeout the page is let through anyway, and the assertions on it say what is missing.

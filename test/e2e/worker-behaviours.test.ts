@@ -65,8 +65,9 @@ describe('rebill worker against the sandbox', () => {
     const states = async () => {
       const rows = await database.current.db
         .selectFrom('subscriptions as s')
-        .leftJoin('charge_attempts as a', 'a.subscription_id', 's.id')
-        .select(['s.quickpay_id', 's.status', 'a.status as attempt', 'a.id'])
+        .innerJoin('payment_methods as m', 'm.id', 's.payment_method_id')
+        .leftJoin('payment_transactions as a', 'a.subscription_id', 's.id')
+        .select(['m.token as quickpay_id', 's.status', 'a.status as attempt', 'a.id'])
         .where('s.id', 'in', Object.values(ids))
         .orderBy('a.id')
         .execute();

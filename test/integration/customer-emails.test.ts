@@ -9,7 +9,7 @@ async function mails(subscriptionId: string) {
   return h.db.db.selectFrom('email_outbox').selectAll().where('subscription_id', '=', subscriptionId).orderBy('id').execute();
 }
 
-const operator = () => ({ now: h.clock.now(), actor: 'operator:test', policy: h.engine.policy, followUps: h.engine.followUps! });
+const operator = () => ({ now: h.clock.now(), actor: 'operator:test', policy: h.engine.policy, billing: h.engine.billing, followUps: h.engine.followUps });
 
 describe('what customers are told', () => {
   it('a soft decline: when the next try is, in their time zone; after the last try, that the subscription is suspended', async () => {

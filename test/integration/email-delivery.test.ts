@@ -40,7 +40,7 @@ function smtpCatcher(port: number): Promise<ParsedMail[]> & { received: ParsedMa
 
 async function queueOne(key: string, db: Db = h.db.db) {
   const [id] = await queueMessages(db, [
-    { subscriptionId: null, attemptId: null, kind: 'payment_failed', to: 'ada@example.com', subject: `Test ${key}`, text: 'plain body', html: '<p>html body</p>', sendAfter: h.clock.now(), dedupeKey: key },
+    { subscriptionId: null, transactionId: null, kind: 'payment_failed', to: 'ada@example.com', subject: `Test ${key}`, text: 'plain body', html: '<p>html body</p>', sendAfter: h.clock.now(), dedupeKey: key },
   ]);
   return id!;
 }
@@ -84,7 +84,7 @@ describe('e-mail delivery over SMTP', () => {
   it('the same message is never queued twice', async () => {
     await queueOne('dedupe-me');
     expect(await queueMessages(h.db.db, [
-      { subscriptionId: null, attemptId: null, kind: 'payment_failed', to: 'x@example.com', subject: 'again', text: 't', html: 'h', sendAfter: h.clock.now(), dedupeKey: 'dedupe-me' },
+      { subscriptionId: null, transactionId: null, kind: 'payment_failed', to: 'x@example.com', subject: 'again', text: 't', html: 'h', sendAfter: h.clock.now(), dedupeKey: 'dedupe-me' },
     ])).toEqual([]);
   });
 

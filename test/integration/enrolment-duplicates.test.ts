@@ -14,7 +14,7 @@ import { useTestDatabase } from '../support/database.ts';
 
 const database = useTestDatabase('enrolment_duplicates');
 const db = () => database.current.db;
-const context = () => ({ now: new Date(), actor: 'test' });
+const context = () => ({ now: new Date(), actor: 'test', provider: 'oceanpayment' });
 
 let dir: string;
 beforeAll(async () => {
@@ -117,7 +117,7 @@ describe('an import and an enrolment of the same customer', () => {
     expect(check.errors).toEqual([]);
 
     await enrol(db(), customer('import-2'), context());
-    const write = writeImportFile(db(), path, { now, actor: 'test', checked: check });
+    const write = writeImportFile(db(), path, { now, actor: 'test', provider: 'oceanpayment', checked: check });
     await expect(write).rejects.toThrow(ConflictError);
     await expect(write).rejects.toThrow(/^line 3: same e-mail, card token and plan as live subscription [0-9a-f-]{36} .*enrolled after the file was checked; nothing was imported$/);
     expect(await subscriptionsWhere('external_id', 'crm-import-1')).toEqual([]);
@@ -132,7 +132,7 @@ describe('an import and an enrolment of the same customer', () => {
       const check = await checkImportFile(db(), path, now);
       expect(check.errors).toEqual([]);
       const [imported, enrolled] = await Promise.allSettled([
-        writeImportFile(db(), path, { now, actor: 'test', checked: check }),
+        writeImportFile(db(), path, { now, actor: 'test', provider: 'oceanpayment', checked: check }),
         enrol(db(), customer(n), context()),
       ]);
       const importWon = imported.status === 'fulfilled';

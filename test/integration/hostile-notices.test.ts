@@ -12,7 +12,7 @@ import { MERCHANT, useHarness } from '../support/engine-harness.ts';
 const h = useHarness('hostile', { notifications: {} });
 
 async function storedNotices(orderNumber: string) {
-  return h.db.db.selectFrom('gateway_notices').selectAll().where('order_number', '=', orderNumber).orderBy('id').execute();
+  return h.db.db.selectFrom('provider_notices').selectAll().where('reference', '=', orderNumber).orderBy('id').execute();
 }
 
 /** A renewal waiting for the customer's 3-D Secure at the sandbox's bank page. */
@@ -41,7 +41,7 @@ function asNoticeXml(fields: Record<string, string>): string {
 describe('a customer cannot forge a success without the secure code', () => {
   it('a signed 3-D Secure decline re-cut into a success is rejected, as a notice and as a browser return; the period stays unpaid', async () => {
     const { sub, attempt } = await threeDSecureRenewal('3ds-recut');
-    const genuine = await customerChooses(attempt.pay_url!, 'fail');
+    const genuine = await customerChooses(attempt.action_url!, 'fail');
     expect(genuine).toMatchObject({ payment_status: '0', payment_authType: '2', payment_details: expect.stringMatching(/^80091:/) });
     await h.eventually(async () => (await h.attempts(sub.id))[0]?.status === 'failed', 30_000);
 
@@ -56,7 +56,7 @@ describe('a customer cannot forge a success without the secure code', () => {
     const page = await fetch(`${h.publicUrl}/oceanpayment/return`, { method: 'POST', body: new URLSearchParams(recut) });
     expect(await page.text()).not.toMatch(/Payment received|being confirmed/);
 
-    const stored = (await storedNotices(attempt.order_number)).slice(-2);
+    const stored = (await storedNotices(attempt.reference)).slice(-2);
     expect(stored.map((n) => [n.channel, n.result, n.verified])).toEqual([['notice', 'rejected', false], ['browser_return', 'rejected', false]]);
     expect(stored[0]!.problem).toMatch(/payment_authType "208009"/);
     expect((await h.attempts(sub.id))[0]).toMatchObject({ status: 'failed' });
@@ -67,8 +67,8 @@ describe('a customer cannot forge a success without the secure code', () => {
   it('a correctly signed success for a failed attempt changes nothing until the gateway confirms it, and the gateway says no', async () => {
     h.clock.set('2027-03-01T00:00:00Z');
     const sub = await h.enrol({ firstPaidAt: '2027-01-31T09:00:00Z' });
-    const [claimed] = await claimCharges(h.db.db, [sub.id], { now: h.clock.now(), policy: h.engine.policy, maxCatchupPeriods: 2, terminal: MERCHANT, queryAfterMs: 90_000 });
-    const orderNumber = claimed!.attempt.order_number;
+    const [claimed] = await claimCharges(h.db.db, [sub.id], h.claimContext());
+    const orderNumber = claimed!.attempt.reference;
     const result = (status: string, details: string) =>
       h.signedNotice({ order_number: orderNumber, order_currency: 'USD', order_amount: '9.99', payment_id: '261122000000000000001', payment_status: status, payment_details: details });
     await h.postNotice(result('0', '80022:Not sufficient funds'));
@@ -87,16 +87,16 @@ describe('a customer cannot forge a success without the secure code', () => {
 
   it('a success naming another payment than the gateway gave is confirmed first, and the gateway\'s own record wins', async () => {
     const { sub, attempt } = await threeDSecureRenewal('3ds-other-payment');
-    const forged = h.signedNotice({ order_number: attempt.order_number, order_currency: 'USD', order_amount: '9.99', payment_id: '999999999999999999999', payment_status: '1', payment_details: '80000:Transaction Approved' });
+    const forged = h.signedNotice({ order_number: attempt.reference, order_currency: 'USD', order_amount: '9.99', payment_id: '999999999999999999999', payment_status: '1', payment_details: '80000:Transaction Approved' });
     await h.postNotice(forged);
-    expect((await storedNotices(attempt.order_number)).at(-1)).toMatchObject({ result: 'confirming', problem: expect.stringMatching(/payment 999999999999999999999/) });
+    expect((await storedNotices(attempt.reference)).at(-1)).toMatchObject({ result: 'confirming', problem: expect.stringMatching(/payment 999999999999999999999/) });
     await h.janitor();
     // The gateway still waits for the customer: nothing is paid.
-    expect((await h.attempts(sub.id))[0]).toMatchObject({ status: 'action_required', payment_id: attempt.payment_id });
+    expect((await h.attempts(sub.id))[0]).toMatchObject({ status: 'action_required', payment_id: attempt.provider_reference });
 
-    await customerChooses(attempt.pay_url!, 'authenticate');
+    await customerChooses(attempt.action_url!, 'authenticate');
     await h.eventually(async () => (await h.attempts(sub.id))[0]?.status === 'succeeded', 30_000);
-    expect((await h.attempts(sub.id))[0]).toMatchObject({ payment_id: attempt.payment_id });
+    expect((await h.attempts(sub.id))[0]).toMatchObject({ payment_id: attempt.provider_reference });
     expect(await h.subscription(sub.id)).toMatchObject({ status: 'active', renewals_paid: 1 });
   });
 
@@ -106,11 +106,11 @@ describe('a customer cannot forge a success without the secure code', () => {
     await h.linkJanitor();
     expect((await h.attempts(sub.id))[0]).toMatchObject({ status: 'expired' });
 
-    await customerChooses(attempt.pay_url!, 'authenticate');
-    await h.eventually(async () => (await storedNotices(attempt.order_number)).some((n) => n.result === 'confirming'), 30_000);
+    await customerChooses(attempt.action_url!, 'authenticate');
+    await h.eventually(async () => (await storedNotices(attempt.reference)).some((n) => n.result === 'confirming'), 30_000);
     expect((await h.attempts(sub.id))[0]).toMatchObject({ status: 'expired' });
     await h.janitor();
-    expect((await h.attempts(sub.id))[0]).toMatchObject({ status: 'succeeded', payment_id: attempt.payment_id });
+    expect((await h.attempts(sub.id))[0]).toMatchObject({ status: 'succeeded', payment_id: attempt.provider_reference });
     expect(await h.subscription(sub.id)).toMatchObject({ status: 'active', renewals_paid: 1 });
   });
 });
@@ -119,18 +119,18 @@ describe('one malformed notice never affects another', () => {
   async function inFlight() {
     h.clock.set('2027-03-01T00:00:00Z');
     const sub = await h.enrol({ firstPaidAt: '2027-01-31T09:00:00Z' });
-    const [claimed] = await claimCharges(h.db.db, [sub.id], { now: h.clock.now(), policy: h.engine.policy, maxCatchupPeriods: 2, terminal: MERCHANT, queryAfterMs: 90_000 });
-    const notice = h.signedNotice({ order_number: claimed!.attempt.order_number, order_currency: 'USD', order_amount: '9.99', payment_id: '261122000000000000002', payment_status: '1', payment_details: '80000:Transaction Approved' });
-    return { sub, orderNumber: claimed!.attempt.order_number, notice };
+    const [claimed] = await claimCharges(h.db.db, [sub.id], h.claimContext());
+    const notice = h.signedNotice({ order_number: claimed!.attempt.reference, order_currency: 'USD', order_amount: '9.99', payment_id: '261122000000000000002', payment_status: '1', payment_details: '80000:Transaction Approved' });
+    return { sub, orderNumber: claimed!.attempt.reference, notice };
   }
 
   it('a body with a NUL byte in the same batch as a genuine notice: both stored and answered, the genuine one applied', async () => {
     const { sub, notice } = await inFlight();
     const poisoned = Buffer.from('<response><order_number>a\u0000b</order_number></response>', 'utf8');
-    const receipts = await receiveNotices(h.engine, [{ body: Buffer.from(notice, 'utf8') }, { body: poisoned }]);
+    const receipts = await receiveNotices(h.engine, h.oceanpayment, [{ body: Buffer.from(notice, 'utf8') }, { body: poisoned }]);
     expect(receipts).toMatchObject([{ stored: true, verdict: { result: 'applied' } }, { stored: true, verdict: { result: 'malformed', problem: expect.stringMatching(/NUL/) } }]);
     expect(await h.subscription(sub.id)).toMatchObject({ renewals_paid: 1 });
-    const row = await h.db.db.selectFrom('gateway_notices').selectAll().where('raw_body', 'is not', null).orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const row = await h.db.db.selectFrom('provider_notices').selectAll().where('raw_body', 'is not', null).orderBy('id', 'desc').executeTakeFirstOrThrow();
     expect(row).toMatchObject({ result: 'malformed', body: '<response><order_number>a\\u0000b</order_number></response>' });
     expect(Buffer.compare(row.raw_body!, poisoned)).toBe(0);
   });
@@ -147,7 +147,7 @@ describe('one malformed notice never affects another', () => {
     const response = await fetch(`${h.publicUrl}/oceanpayment/return`, { method: 'POST', body: 'order_number=abc%00def&payment_id=1%00&payment_status=1' });
     expect(response.status).toBe(400);
     expect(await response.text()).toMatch(/could not confirm this payment result/);
-    const row = await h.db.db.selectFrom('gateway_notices').selectAll().where('channel', '=', 'browser_return').orderBy('id', 'desc').executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ order_number: 'abc\\u0000def', result: 'rejected' });
+    const row = await h.db.db.selectFrom('provider_notices').selectAll().where('channel', '=', 'browser_return').orderBy('id', 'desc').executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ reference: 'abc\\u0000def', result: 'rejected' });
   });
 });

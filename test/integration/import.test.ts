@@ -134,8 +134,12 @@ describe('rebill import', () => {
     const twins = await database.current.db.selectFrom('subscriptions').selectAll().where('customer_email', '=', 'twin@example.com').execute();
     expect(twins).toHaveLength(2);
     const imported = twins.find((t) => t.id !== enrolled.id)!;
-    const comparable = ({ id: _id, created_at: _c, updated_at: _u, ...rest }: (typeof twins)[number]) => rest;
+    const comparable = ({ id: _id, created_at: _c, updated_at: _u, payment_method_id: _m, ...rest }: (typeof twins)[number]) => rest;
     expect(comparable(imported)).toEqual(comparable(twins.find((t) => t.id === enrolled.id)!));
+    // Each has a payment method of its own holding the same token.
+    const methods = await database.current.db.selectFrom('payment_methods').select(['subscription_id', 'provider', 'token', 'status']).where('subscription_id', 'in', twins.map((t) => t.id)).execute();
+    expect(methods).toHaveLength(2);
+    expect(methods.map((m) => [m.provider, m.token, m.status])).toEqual([methods[0], methods[0]].map((m) => [m!.provider, m!.token, m!.status]));
     const events = await database.current.db.selectFrom('events').select(['subscription_id', 'type', 'data']).where('subscription_id', 'in', twins.map((t) => t.id)).execute();
     expect(events).toHaveLength(2);
     expect(events[0]!.data).toEqual(events[1]!.data);

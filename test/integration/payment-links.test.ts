@@ -59,14 +59,14 @@ describe('the e-mailed 3-D Secure link', () => {
 
     const answer = await open(link);
     expect(answer.status).toBe(303);
-    expect(answer.location).toBe(attempt!.pay_url);
-    expect((await h.events(sub.id)).find((e) => e.type === 'payment_link_opened')).toMatchObject({ actor: 'customer', attempt_id: attempt!.id });
+    expect(answer.location).toBe(attempt!.action_url);
+    expect((await h.events(sub.id)).find((e) => e.type === 'payment_link_opened')).toMatchObject({ actor: 'customer', transaction_id: attempt!.id });
   });
 
   it('never redirects anywhere but the configured gateway', async () => {
     const sub = await threeDSecureSubscriber('3ds-link-b');
     const link = await linkFromDeliveredMail(sub.id, 'action_required');
-    await h.db.db.updateTable('charge_attempts').set({ pay_url: 'https://evil.example/phish' }).where('subscription_id', '=', sub.id).execute();
+    await h.db.db.updateTable('payment_transactions').set({ action_url: 'https://evil.example/phish' }).where('subscription_id', '=', sub.id).execute();
     const answer = await open(link);
     expect(answer.status).toBe(502);
     expect(answer.location).toBeNull();
@@ -76,7 +76,7 @@ describe('the e-mailed 3-D Secure link', () => {
   it('is re-serialised before the redirect: a backslash or user name in pay_url never reaches the browser as written', async () => {
     const sub = await threeDSecureSubscriber('3ds-link-g');
     const link = await linkFromDeliveredMail(sub.id, 'action_required');
-    const setPayUrl = (payUrl: string) => h.db.db.updateTable('charge_attempts').set({ pay_url: payUrl }).where('subscription_id', '=', sub.id).execute();
+    const setPayUrl = (payUrl: string) => h.db.db.updateTable('payment_transactions').set({ action_url: payUrl }).where('subscription_id', '=', sub.id).execute();
     await setPayUrl(`${h.sandbox.url}\\@evil.example/`);
     const answer = await open(link);
     expect(answer).toMatchObject({ status: 303, location: `${h.sandbox.url}/@evil.example/` });
@@ -89,14 +89,14 @@ describe('the e-mailed 3-D Secure link', () => {
   it('closes at once when the subscription is canceled: 410, the 3-D Secure step ends, and the gateway is asked whether it was paid', async () => {
     const sub = await threeDSecureSubscriber('3ds-link-h');
     const link = await linkFromDeliveredMail(sub.id, 'action_required');
-    await cancelSubscription(h.db.db, sub.id, false, { now: h.clock.now(), actor: 'operator:test', policy: h.engine.policy, followUps: h.engine.followUps ?? null });
+    await cancelSubscription(h.db.db, sub.id, false, h.operator());
     const answer = await open(link);
     expect(answer.status).toBe(410);
     expect(answer.location).toBeNull();
     expect(answer.body).toMatch(/has been canceled/);
     const [attempt] = await h.attempts(sub.id);
     expect(attempt).toMatchObject({ status: 'expired', failure_reason: expect.stringMatching(/canceled before the payment was confirmed/), next_query_at: h.clock.now() });
-    expect((await h.db.db.selectFrom('payment_links').select('closed_reason').where('attempt_id', '=', attempt!.id).executeTakeFirst())?.closed_reason).toBe('subscription canceled');
+    expect((await h.db.db.selectFrom('payment_links').select('closed_reason').where('transaction_id', '=', attempt!.id).executeTakeFirst())?.closed_reason).toBe('subscription canceled');
     await h.janitor();
     expect((await h.attempts(sub.id))[0]).toMatchObject({ status: 'expired', next_query_at: null });
     expect(await h.subscription(sub.id)).toMatchObject({ status: 'canceled', renewals_paid: 0 });
@@ -155,9 +155,9 @@ describe('the e-mailed 3-D Secure link', () => {
       const sub = await threeDSecureSubscriber('3ds-link-e');
       const [attempt] = await h.attempts(sub.id);
       // The customer authenticates at the bank; the notice never reaches us.
-      const page = await (await fetch(attempt!.pay_url!)).text();
+      const page = await (await fetch(attempt!.action_url!)).text();
       const action = /<form[^>]*action="([^"]+)"/.exec(page)![1]!.replaceAll('&amp;', '&');
-      await fetch(new URL(action, attempt!.pay_url!), { method: 'POST', body: new URLSearchParams({ result: 'authenticate' }), redirect: 'manual' });
+      await fetch(new URL(action, attempt!.action_url!), { method: 'POST', body: new URLSearchParams({ result: 'authenticate' }), redirect: 'manual' });
       h.clock.set(new Date(Date.parse('2027-03-01T00:00:00Z') + 73 * HOUR));
       await h.linkJanitor();
       expect((await h.attempts(sub.id))[0]).toMatchObject({ status: 'succeeded' });
@@ -171,11 +171,11 @@ describe('the e-mailed 3-D Secure link', () => {
     const sub = await threeDSecureSubscriber('3ds-link-f');
     const link = await linkFromDeliveredMail(sub.id, 'action_required');
     const [attempt] = await h.attempts(sub.id);
-    await h.postNotice(h.signedNotice({ order_number: attempt!.order_number, order_currency: 'USD', order_amount: '9.99', payment_id: attempt!.payment_id!, payment_status: '1', payment_details: '80000:Transaction Approved' }));
+    await h.postNotice(h.signedNotice({ order_number: attempt!.reference, order_currency: 'USD', order_amount: '9.99', payment_id: attempt!.provider_reference!, payment_status: '1', payment_details: '80000:Transaction Approved' }));
     const answer = await open(link);
     expect(answer.status).toBe(409);
     expect(answer.body).toMatch(/already complete/);
-    expect((await h.db.db.selectFrom('payment_links').select('closed_reason').where('attempt_id', '=', attempt!.id).executeTakeFirst())?.closed_reason).toBe('succeeded');
+    expect((await h.db.db.selectFrom('payment_links').select('closed_reason').where('transaction_id', '=', attempt!.id).executeTakeFirst())?.closed_reason).toBe('succeeded');
   });
 });
 
@@ -192,7 +192,7 @@ describe('the page the customer comes back to', () => {
     const [attempt] = await h.attempts(sub.id);
     const queriesBefore = h.sandbox.ledger.summary().queries;
     // The browser claims success, but the bank step was never completed at the gateway.
-    const page = await returnWith({ order_number: attempt!.order_number, order_currency: 'USD', order_amount: '9.99', payment_id: '9', payment_status: '1', payment_details: '80000:Transaction Approved' });
+    const page = await returnWith({ order_number: attempt!.reference, order_currency: 'USD', order_amount: '9.99', payment_id: '9', payment_status: '1', payment_details: '80000:Transaction Approved' });
     expect(page.status).toBe(200);
     expect(page.body).toMatch(/being confirmed/);
     expect(h.sandbox.ledger.summary().queries).toBe(queriesBefore + 1);
@@ -203,8 +203,8 @@ describe('the page the customer comes back to', () => {
   it('after Fail: not completed, no money taken, and when it will be tried again in the customer\'s time', async () => {
     const sub = await threeDSecureSubscriber('3ds-return-b');
     const [attempt] = await h.attempts(sub.id);
-    await h.postNotice(h.signedNotice({ order_number: attempt!.order_number, order_currency: 'USD', order_amount: '9.99', payment_id: '9', payment_status: '0', payment_details: '80091:Cardholder failed 3D Secure authentication' }));
-    const page = await returnWith({ order_number: attempt!.order_number, order_currency: 'USD', order_amount: '9.99', payment_id: '9', payment_status: '0', payment_details: '80091:Cardholder failed 3D Secure authentication' });
+    await h.postNotice(h.signedNotice({ order_number: attempt!.reference, order_currency: 'USD', order_amount: '9.99', payment_id: '9', payment_status: '0', payment_details: '80091:Cardholder failed 3D Secure authentication' }));
+    const page = await returnWith({ order_number: attempt!.reference, order_currency: 'USD', order_amount: '9.99', payment_id: '9', payment_status: '0', payment_details: '80091:Cardholder failed 3D Secure authentication' });
     expect(page.body).toMatch(/was not completed/);
     expect(page.body).toMatch(/No money was taken/);
     expect(page.body).toMatch(/Tuesday 2 March 2027 at 01:00 \(Europe\/Paris\)/); // a day after the failure, in Paris
@@ -213,13 +213,13 @@ describe('the page the customer comes back to', () => {
   it('tells the truth for a canceled subscription: nothing is due, and a payment that went through anyway is to be refunded', async () => {
     const sub = await threeDSecureSubscriber('3ds-return-c');
     const [attempt] = await h.attempts(sub.id);
-    await cancelSubscription(h.db.db, sub.id, false, { now: h.clock.now(), actor: 'operator:test', policy: h.engine.policy, followUps: h.engine.followUps ?? null });
-    const fields = { order_number: attempt!.order_number, order_currency: 'USD', order_amount: '9.99', payment_id: attempt!.payment_id!, payment_status: '1', payment_details: '80000:Transaction Approved' };
+    await cancelSubscription(h.db.db, sub.id, false, h.operator());
+    const fields = { order_number: attempt!.reference, order_currency: 'USD', order_amount: '9.99', payment_id: attempt!.provider_reference!, payment_status: '1', payment_details: '80000:Transaction Approved' };
     const unpaid = await returnWith(fields);
     expect(unpaid.body).toMatch(/has been canceled/);
     expect(unpaid.body).not.toMatch(/subscription continues/);
     // The customer had the bank's page open and completed it after all: the gateway confirms it.
-    await h.db.db.updateTable('charge_attempts').set({ status: 'succeeded' }).where('id', '=', attempt!.id).execute();
+    await h.db.db.updateTable('payment_transactions').set({ status: 'succeeded' }).where('id', '=', attempt!.id).execute();
     const paid = await returnWith(fields);
     expect(paid.body).toMatch(/already canceled/);
     expect(paid.body).toMatch(/refund/);

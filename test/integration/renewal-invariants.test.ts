@@ -10,9 +10,9 @@ import { renewalChargeRequest } from '../../src/billing/renewal-request.ts';
 import { MERCHANT, useHarness } from '../support/engine-harness.ts';
 
 const h = useHarness('invariants');
-const claimContext = () => ({ now: h.clock.now(), policy: h.engine.policy, maxCatchupPeriods: 2, terminal: MERCHANT, queryAfterMs: 90_000 });
+const claimContext = () => (h.claimContext());
 const ledgerFor = (id: string) => h.sandbox.ledger.entries(0, 10_000).entries.filter((e) => e.order_number.startsWith(id.replaceAll('-', '')));
-const operator = () => ({ now: h.clock.now(), actor: 'operator:test', policy: h.engine.policy, followUps: null });
+const operator = () => h.operator();
 
 describe('1. never charge a period twice', () => {
   it('the database refuses a second open attempt for a subscription, whatever the queue does', async () => {
@@ -22,8 +22,8 @@ describe('1. never charge a period twice', () => {
     const copy = { ...claimed!.attempt } as Record<string, unknown>;
     delete copy.id;
     await expect(
-      h.db.db.insertInto('charge_attempts').values({ ...(copy as object), order_number: 'another-order-1' } as never).execute(),
-    ).rejects.toThrow(/charge_attempts_one_open/);
+      h.db.db.insertInto('payment_transactions').values({ ...(copy as object), reference: 'another-order-1' } as never).execute(),
+    ).rejects.toThrow(/payment_transactions_one_open/);
   });
 
   it('two claims racing for the same subscription create one attempt', async () => {
@@ -68,7 +68,7 @@ describe('1. never charge a period twice', () => {
         handler: async (req, res) => {
           const body = await readBody(req, 1_000_000);
           const orderNumber = new URLSearchParams(body).get('order_number') ?? '';
-          const row = await h.db.db.selectFrom('charge_attempts').select('status').where('order_number', '=', orderNumber).executeTakeFirst();
+          const row = await h.db.db.selectFrom('payment_transactions').select('status').where('reference', '=', orderNumber).executeTakeFirst();
           seenOnArrival.push(row?.status ?? null);
           const upstream = await fetch(`${h.sandbox.url}/gateway/direct/pay`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
           send(res, upstream.status, await upstream.text(), upstream.headers.get('content-type') ?? 'application/xml');
@@ -78,12 +78,11 @@ describe('1. never charge a period twice', () => {
       silentLogger,
       '127.0.0.1',
     );
-    const good = h.engine.gateway;
-    h.setEngineGateway(new OceanpaymentClient({ gatewayUrl: `http://127.0.0.1:${spy.port}`, queryUrl: h.sandbox.url, credentials: MERCHANT, timeoutMs: 20_000 }));
+    h.useOceanpayment({ gatewayUrl: `http://127.0.0.1:${spy.port}` });
     try {
       await chargeSubscriptions(h.engine, [sub.id]);
     } finally {
-      h.setEngineGateway(good as OceanpaymentClient);
+      h.useOceanpayment({});
       await spy.close();
     }
     expect(seenOnArrival).toEqual(['sending']);
@@ -97,7 +96,7 @@ describe('2. never lose a charge', () => {
     const sub = await h.enrol({ firstPaidAt: '2027-01-31T09:00:00Z' });
     const [claimed] = await claimCharges(h.db.db, [sub.id], claimContext());
     // The request reaches the gateway, then the process "dies" before transaction 2.
-    await h.engine.gateway.charge(renewalChargeRequest(claimed!.subscription, claimed!.attempt, { notice: 'http://127.0.0.1:9/', back: 'http://127.0.0.1:9/' }));
+    await h.oceanpayment.chargeToken!(renewalChargeRequest(claimed!.subscription, claimed!.attempt, claimed!.method, { notice: 'http://127.0.0.1:9/', return: 'http://127.0.0.1:9/' }));
     h.clock.set('2027-03-01T00:00:30Z');
     await h.chargeDue();
     expect(await h.attempts(sub.id)).toHaveLength(1);

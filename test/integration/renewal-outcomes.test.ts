@@ -92,12 +92,7 @@ describe('charging through the sandbox', () => {
     await h.chargeDue();
     expect(await h.attempts(abandoned.id)).toHaveLength(1);
 
-    await updateToken(h.db.db, replaced.id, 'fresh-card-e', {
-      now: h.clock.now(),
-      actor: 'operator:test',
-      policy: h.engine.policy,
-      followUps: null,
-    });
+    await updateToken(h.db.db, replaced.id, 'fresh-card-e', h.operator());
     await h.chargeDue();
     expect(await h.subscription(replaced.id)).toMatchObject({ status: 'active', quickpay_id: 'fresh-card-e', renewals_paid: 1 });
 
@@ -113,7 +108,7 @@ describe('charging through the sandbox', () => {
     await h.chargeDue();
     const [attempt] = await h.attempts(sub.id);
     expect(attempt).toMatchObject({ status: 'action_required', gateway_code: '80093' });
-    expect(attempt!.pay_url).toMatch(new RegExp(`^${h.sandbox.url}/gateway/direct/redirect\\?pay_id=`));
+    expect(attempt!.action_url).toMatch(new RegExp(`^${h.sandbox.url}/gateway/direct/redirect\\?pay_id=`));
     expect(await h.subscription(sub.id)).toMatchObject({ status: 'past_due', next_attempt_at: null });
     expect((await h.events(sub.id)).map((e) => e.type)).toContain('action_required');
     h.clock.set('2027-03-05T00:00:00Z');
@@ -150,18 +145,10 @@ describe('charging through the sandbox', () => {
   it('a request the gateway refuses (20013 bad signature) fails the attempt without penalising the subscription, and heals once fixed', async () => {
     h.clock.set('2027-03-01T00:00:00Z');
     const sub = await h.enrol({ firstPaidAt: '2027-01-31T09:00:00Z' });
-    const good = h.engine.gateway;
     // The request signature formula with quickpay_id is inferred: this is what a wrong guess looks like.
-    const misconfigured = new OceanpaymentClient({
-      gatewayUrl: h.sandbox.url,
-      queryUrl: h.sandbox.url,
-      credentials: MERCHANT,
-      timeoutMs: 20_000,
-      chargeSignatureFields: ['account', 'terminal', 'order_number', 'order_amount', 'order_currency'],
-    });
-    h.setEngineGateway(misconfigured);
+    h.useOceanpayment({ chargeSignatureFields: ['account', 'terminal', 'order_number', 'order_amount', 'order_currency'] });
     const errorsBefore = (await h.engine.metrics.requestErrors.get()).values[0]?.value ?? 0;
-    await h.chargeDue().finally(() => h.setEngineGateway(good as OceanpaymentClient));
+    await h.chargeDue().finally(() => h.useOceanpayment({}));
     expect((await h.attempts(sub.id))[0]).toMatchObject({ status: 'failed', decline_class: 'request', gateway_code: '20013' });
     const after = await h.subscription(sub.id);
     expect(after).toMatchObject({ status: 'active', retries_used: 0, past_due_since: null, next_period: 1 });
@@ -182,8 +169,8 @@ describe('charging through the sandbox', () => {
     const sub = await h.enrol({ firstPaidAt: '2027-01-31T09:00:00Z' });
     // The gateway already holds a paid order under the number rebill is about to use.
     const orderNumber = orderNumberFor(sub.id, 1, 1);
-    const direct = await h.engine.gateway.charge({
-      orderNumber, amountMinor: 999, currency: 'USD', serviceMode: 'M2', quickpayId: sub.quickpay_id, orderNotes: 'paid elsewhere',
+    const direct = await h.oceanpayment.client.charge({
+      orderNumber, amountMinor: 999, currency: 'USD', serviceMode: 'M2', quickpayId: sub.quickpay_id!, orderNotes: 'paid elsewhere',
       billing: { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', country: 'GB' }, product: { name: 'x' },
       noticeUrl: 'http://127.0.0.1:9/none', backUrl: 'http://127.0.0.1:9/none',
     });
@@ -200,9 +187,7 @@ describe('charging through the sandbox', () => {
   it('an attempt the gateway never received (crash before the request) is failed as not sent, and the period charged again', async () => {
     h.clock.set('2027-03-01T00:00:00Z');
     const sub = await h.enrol({ firstPaidAt: '2027-01-31T09:00:00Z' });
-    const [claimed] = await claimCharges(h.db.db, [sub.id], {
-      now: h.clock.now(), policy: h.engine.policy, maxCatchupPeriods: 2, terminal: MERCHANT, queryAfterMs: 90_000,
-    });
+    const [claimed] = await claimCharges(h.db.db, [sub.id], h.claimContext());
     expect(claimed!.attempt.status).toBe('sending');
     // Until the janitor knows, nothing else is charged for the subscription.
     await h.chargeDue();

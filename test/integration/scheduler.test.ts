@@ -4,7 +4,7 @@ import type { PgBoss } from 'pg-boss';
 import { silentLogger } from '../../src/lib/logger.ts';
 import { ChargePump } from '../../src/billing/charge-pump.ts';
 import { chargeSubscriptions } from '../../src/billing/charge-renewal.job.ts';
-import { QUEUES, createBoss } from '../../src/billing/queue.ts';
+import { QUEUES, createBoss } from '../../src/jobs/queue.ts';
 import { queueChargeNow, scheduleDueRenewals } from '../../src/billing/schedule-renewals.job.ts';
 import { enrolMany, validateEnrolment } from '../../src/subscriptions/enrol.ts';
 import { useHarness } from '../support/engine-harness.ts';
@@ -55,6 +55,7 @@ describe('the scheduler tick', () => {
     await enrolMany(h.db.db, [result.row], {
       now: h.clock.now(),
       actor: 'test',
+      provider: 'oceanpayment',
       afterInsert: (tx, rows) => queueChargeNow(boss, tx, rows.map((r) => ({ id: r.id, next_period: r.next_period })), h.clock.now()),
     });
     expect((await jobs()).map((j) => j.data.subscriptionId)).toContain(result.row.id);

@@ -70,10 +70,10 @@ export async function settlement(db: Db, ids: readonly string[]): Promise<Settle
   const { rows } = await sql<{ paid: number; open: number }>`
     select
       (select count(*)::int from subscriptions where id = any(${ids}::uuid[]) and renewals_paid >= 1) as paid,
-      (select count(*)::int from charge_attempts where subscription_id = any(${ids}::uuid[])
+      (select count(*)::int from payment_transactions where subscription_id = any(${ids}::uuid[])
          and status in ('sending', 'pending', 'action_required', 'unknown')) as open`.execute(db);
   const statuses = await sql<{ status: string; n: number }>`
-    select status, count(*)::int as n from charge_attempts where subscription_id = any(${ids}::uuid[]) group by status`.execute(db);
+    select status, count(*)::int as n from payment_transactions where subscription_id = any(${ids}::uuid[]) group by status`.execute(db);
   return { ...rows[0]!, attemptsByStatus: Object.fromEntries(statuses.rows.map((r) => [r.status, r.n])) };
 }
 

@@ -5,35 +5,61 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll } from 'vitest';
-import type { ChargeAttempt, EventRow, Subscription } from '../../src/db/database.ts';
-import { OceanpaymentClient } from '../../src/payments/providers/oceanpayment/client.ts';
+import type { EventRow, PaymentTransaction, Subscription } from '../../src/db/database.ts';
+import type { OceanpaymentClientOptions } from '../../src/payments/providers/oceanpayment/client.ts';
+import { oceanpaymentProvider, type OceanpaymentProvider } from '../../src/payments/providers/oceanpayment/provider.ts';
+import { PaymentProviders } from '../../src/payments/provider.ts';
 import { PAYMENT_RESULT_FIELDS, sign } from '../../src/payments/providers/oceanpayment/sign.ts';
 import { buildFlatXml } from '../../src/payments/providers/oceanpayment/xml.ts';
 import { startHttpServer, type RunningServer } from '../../src/http/server.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { silentLogger } from '../../src/lib/logger.ts';
-import { gatewayRoutes } from '../../src/inbound/listener.ts';
-import { attemptsOf } from '../../src/payments/transactions/transaction.repo.ts';
+import { inboundRoutes } from '../../src/inbound/listener.ts';
+import { transactionsOf } from '../../src/payments/transactions/transaction.repo.ts';
 import { chargeSubscriptions } from '../../src/billing/charge-renewal.job.ts';
-import type { RenewalEngine } from '../../src/billing/engine.ts';
+import type { BillingEngine } from '../../src/billing/engine.ts';
+import type { ClaimContext } from '../../src/billing/claim-charges.ts';
+import type { OperatorContext } from '../../src/billing/operator-actions.ts';
 import { runJanitor } from '../../src/billing/janitor.ts';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/payments/providers/oceanpayment/sandbox/index.ts';
 import { enrolMany, validateEnrolment, type EnrolInput } from '../../src/subscriptions/enrol.ts';
 import { eventsOf } from '../../src/events/events.repo.ts';
-import { findSubscription } from '../../src/subscriptions/subscription.repo.ts';
-import { createMetrics } from '../../src/worker/metrics.ts';
+import { activeTokenOf, findSubscription } from '../../src/subscriptions/subscription.repo.ts';
+import { createMetrics } from '../../src/lib/metrics.ts';
 import { DAY_MS } from '../../src/lib/clock.ts';
 import { useTestDatabase, type TestDatabase } from './database.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PgBoss } from 'pg-boss';
-import { createBoss } from '../../src/billing/queue.ts';
+import { createBoss } from '../../src/jobs/queue.ts';
 import { customerNotifications, queueDueReminders } from '../../src/email/customer-notifications.ts';
 import { deliverMessage, type MailDeps } from '../../src/email/deliver-email.job.ts';
 import { emlFileTransport } from '../../src/email/transport.ts';
 import { paymentLinkRoutes } from '../../src/payment-links/redirect.ts';
 import { expireLinks } from '../../src/payment-links/expire-links.ts';
+
+/** A charge as rows were named before payments were provider-neutral, beside the neutral names. */
+export type AttemptView = PaymentTransaction & {
+  order_number: string;
+  payment_id: string | null;
+  gateway_code: string | null;
+  gateway_details: string | null;
+  pay_url: string | null;
+  service_mode: string | null;
+};
+
+export function attemptView(charge: PaymentTransaction): AttemptView {
+  return {
+    ...charge,
+    order_number: charge.reference,
+    payment_id: charge.provider_reference,
+    gateway_code: charge.provider_code,
+    gateway_details: charge.provider_message,
+    pay_url: charge.action_url,
+    service_mode: charge.details.service_mode ?? null,
+  };
+}
 
 export const MERCHANT = { account: '995149', terminal: '99514901', secureCode: 'test-secure-code-1' };
 
@@ -54,27 +80,37 @@ export interface HarnessOptions {
   /** The secure code the engine signs with (a wrong one makes every request a request error). */
   engineSecureCode?: string;
   start?: string;
+  doublePayment?: 'refund' | 'flag';
 }
 
 export interface Harness {
   readonly db: TestDatabase;
   readonly sandbox: Sandbox;
-  readonly engine: RenewalEngine;
+  readonly engine: BillingEngine;
   readonly clock: ManualClock;
   readonly noticeUrl: string;
-  enrol(overrides?: Partial<EnrolInput>): Promise<Subscription>;
+  enrol(overrides?: Partial<EnrolInput>): Promise<Subscription & { quickpay_id: string | null }>;
   /** Charges every subscription due at the clock's now, like the scheduler and a charge job would. */
   chargeDue(): Promise<number>;
   janitor(): Promise<Awaited<ReturnType<typeof runJanitor>>>;
-  subscription(id: string): Promise<Subscription>;
-  attempts(id: string): Promise<ChargeAttempt[]>;
+  /** The subscription, with its active card token as `quickpay_id` (as `rebill show` prints it). */
+  subscription(id: string): Promise<Subscription & { quickpay_id: string | null }>;
+  /** The subscription's charges, with the names `rebill show` gives their provider fields too. */
+  attempts(id: string): Promise<AttemptView[]>;
   events(id: string): Promise<EventRow[]>;
   /** Polls until `check` returns a truthy value (notices arrive asynchronously). */
   eventually<T>(check: () => Promise<T>, timeoutMs?: number): Promise<NonNullable<T>>;
   /** A notice exactly as the gateway would sign it, for crafting forged, stale or early ones. */
   signedNotice(fields: Record<string, string>, secureCode?: string): string;
   postNotice(xml: string): Promise<{ status: number; body: string }>;
-  setEngineGateway(client: OceanpaymentClient): void;
+  /** Swaps the engine's Oceanpayment provider for one built with these client options (a misconfigured one, a spy). */
+  useOceanpayment(options: Partial<OceanpaymentClientOptions>): void;
+  /** What a claim (transaction 1 of a renewal) needs, as the charge job gives it. */
+  claimContext(): ClaimContext;
+  /** What an operator's change needs, as the CLI gives it. */
+  operator(): OperatorContext;
+  /** The engine's Oceanpayment provider as the harness built it. */
+  readonly oceanpayment: OceanpaymentProvider;
   /** Base URL of the listener (notices, return page, payment links). */
   readonly publicUrl: string;
   readonly outboxDir: string;
@@ -87,7 +123,7 @@ export interface Harness {
 
 export function useHarness(label: string, options: HarnessOptions = {}): Harness {
   const database = useTestDatabase(label);
-  const state = {} as { sandbox: Sandbox; listener: RunningServer; engine: RenewalEngine; clients: Set<OceanpaymentClient>; boss: PgBoss; mail: MailDeps; outboxDir: string };
+  const state = {} as { sandbox: Sandbox; listener: RunningServer; engine: BillingEngine; providers: Set<OceanpaymentProvider>; oceanpayment: OceanpaymentProvider; boss: PgBoss; mail: MailDeps; outboxDir: string };
   const clock = new ManualClock(options.start ?? '2027-01-31T09:00:00Z');
 
   beforeAll(async () => {
@@ -99,14 +135,13 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
       seed: label,
       ...options.sandbox,
     });
-    const client = new OceanpaymentClient({
+    state.oceanpayment = oceanpaymentProvider({
       gatewayUrl: state.sandbox.url,
       queryUrl: state.sandbox.url,
       credentials: { ...MERCHANT, secureCode: options.engineSecureCode ?? MERCHANT.secureCode },
       timeoutMs: options.timeoutMs ?? ANSWER_TIMEOUT_MS,
     });
-    state.clients = new Set([client]);
-    const urls = { notice: '', back: '' };
+    state.providers = new Set([state.oceanpayment]);
     state.boss = createBoss(database.current.pool, { background: false });
     await state.boss.start();
     state.outboxDir = mkdtempSync(join(tmpdir(), `rebill-outbox-${label}-`));
@@ -116,12 +151,12 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
       authLinkTtlMs: 72 * 3_600_000,
       authReminderMs: 24 * 3_600_000,
       sendReceipts: options.notifications?.sendReceipts ?? false,
+      operatorEmail: 'team@shop.test',
     };
     state.engine = {
-      ...(options.notifications ? { followUps: customerNotifications(settings, state.boss) } : {}),
+      followUps: customerNotifications(settings, state.boss),
       db: database.current.db,
-      gateway: client,
-      credentials: MERCHANT,
+      providers: new PaymentProviders([state.oceanpayment], 'oceanpayment'),
       clock,
       logger: silentLogger,
       metrics: createMetrics(async () => ({})),
@@ -129,20 +164,20 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
       querySchedule: [60_000, 300_000],
       maxCatchupPeriods: 2,
       timeoutMs: options.timeoutMs ?? ANSWER_TIMEOUT_MS,
-      urls,
+      billing: { doublePayment: options.doublePayment ?? 'refund', stopOnDispute: true },
+      publicUrl: '',
     };
     state.listener = await startHttpServer(
       [
-        ...gatewayRoutes(state.engine, { merchant: PUBLIC_SHOP, pokeJanitor: () => {} }),
-        ...paymentLinkRoutes({ db: database.current.db, clock, logger: silentLogger, gatewayUrl: state.sandbox.url, merchant: PUBLIC_SHOP }),
+        ...inboundRoutes(state.engine, { merchant: PUBLIC_SHOP, pokeJanitor: () => {} }),
+        ...paymentLinkRoutes({ db: database.current.db, clock, logger: silentLogger, providers: state.engine.providers, merchant: PUBLIC_SHOP }),
       ],
       0,
       silentLogger,
       '127.0.0.1',
     );
     settings.publicUrl = `http://127.0.0.1:${state.listener.port}`;
-    urls.notice = `${settings.publicUrl}/oceanpayment/notice`;
-    urls.back = `${settings.publicUrl}/oceanpayment/return`;
+    (state.engine as { publicUrl: string }).publicUrl = settings.publicUrl;
     state.mail = {
       db: database.current.db,
       boss: state.boss,
@@ -159,7 +194,7 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
     if (state.outboxDir) rmSync(state.outboxDir, { recursive: true, force: true });
     await state.sandbox?.close();
     await state.listener?.close();
-    for (const c of state.clients ?? []) await c.close();
+    for (const provider of state.providers ?? []) await provider.close();
   });
 
   const harness: Harness = {
@@ -174,7 +209,7 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
     },
     clock,
     get noticeUrl() {
-      return state.engine.urls.notice;
+      return `${state.engine.publicUrl}/payments/oceanpayment/notice`;
     },
     async enrol(overrides = {}) {
       const result = validateEnrolment(
@@ -192,8 +227,8 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
         clock.now(),
       );
       if (!result.ok) throw new Error(result.problems.join('; '));
-      await enrolMany(database.current.db, [result.row], { now: clock.now(), actor: 'test' });
-      return (await findSubscription(database.current.db, result.row.id))!;
+      await enrolMany(database.current.db, [result.row], { now: clock.now(), actor: 'test', provider: 'oceanpayment' });
+      return harness.subscription(result.row.id);
     },
     async chargeDue() {
       const due = await database.current.db
@@ -205,8 +240,11 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
       return recorded.length;
     },
     janitor: () => runJanitor(state.engine),
-    subscription: async (id) => (await findSubscription(database.current.db, id))!,
-    attempts: (id) => attemptsOf(database.current.db, id),
+    subscription: async (id) => {
+      const row = (await findSubscription(database.current.db, id))!;
+      return { ...row, quickpay_id: await activeTokenOf(database.current.db, row) };
+    },
+    attempts: async (id) => (await transactionsOf(database.current.db, id, 'charge')).map(attemptView),
     events: (id) => eventsOf(database.current.db, id),
     async eventually(check, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
@@ -233,7 +271,7 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
       return buildFlatXml('response', Object.entries({ ...values, signValue }));
     },
     async postNotice(xml) {
-      const response = await fetch(state.engine.urls.notice, { method: 'POST', body: xml, headers: { 'content-type': 'application/xml' } });
+      const response = await fetch(harness.noticeUrl, { method: 'POST', body: xml, headers: { 'content-type': 'application/xml' } });
       return { status: response.status, body: await response.text() };
     },
     get publicUrl() {
@@ -249,15 +287,20 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
     },
     async linkJanitor() {
       const reminders = await database.current.db.transaction().execute((tx) =>
-        queueDueReminders(tx, { merchant: PUBLIC_SHOP, publicUrl: harness.publicUrl, authLinkTtlMs: 72 * 3_600_000, authReminderMs: 24 * 3_600_000, sendReceipts: false }, state.boss, clock.now()),
+        queueDueReminders(tx, { merchant: PUBLIC_SHOP, operatorEmail: 'team@shop.test', publicUrl: harness.publicUrl, authLinkTtlMs: 72 * 3_600_000, authReminderMs: 24 * 3_600_000, sendReceipts: false }, state.boss, clock.now()),
       );
       return { reminders, expired: await expireLinks(state.engine) };
     },
     boss: () => state.boss,
-    setEngineGateway(client) {
-      state.clients.add(client);
-      (state.engine as { gateway: RenewalEngine['gateway'] }).gateway = client;
+    claimContext: () => ({ now: clock.now(), policy: state.engine.policy, maxCatchupPeriods: 2, providers: state.engine.providers, queryAfterMs: 90_000, followUps: state.engine.followUps }),
+    operator: () => ({ now: clock.now(), actor: 'operator:test', policy: state.engine.policy, billing: state.engine.billing, followUps: state.engine.followUps }),
+    useOceanpayment(overrides) {
+      const provider = oceanpaymentProvider({ gatewayUrl: state.sandbox.url, queryUrl: state.sandbox.url, credentials: MERCHANT, timeoutMs: ANSWER_TIMEOUT_MS, ...overrides });
+      state.providers.add(provider);
+      (state.engine as { providers: PaymentProviders }).providers = new PaymentProviders([provider], 'oceanpayment');
     },
+    get oceanpayment() {
+      return state.oceanpayment;    },
   };
   return harness;
 }

@@ -14,7 +14,7 @@ import { builtIsCurrent } from '../../bin/sources.mjs';
 import { acquireFileLock } from '../../src/lib/lock-file.ts';
 import type { TestProject } from 'vitest/node';
 import { acquireEmbeddedPostgres } from '../../src/db/embedded.ts';
-import { prepareDatabase } from '../../src/db/prepare.ts';
+import { prepareDatabase } from '../../src/jobs/prepare-database.ts';
 import { connectDatabase } from '../../src/db/connect.ts';
 
 declare module 'vitest' {
@@ -113,7 +113,7 @@ function schemaFingerprint(): string {
   const hash = createHash('sha256');
   for (const file of readdirSync('migrations').sort()) hash.update(file).update(readFileSync(join('migrations', file)));
   hash.update(readFileSync('node_modules/pg-boss/package.json'));
-  hash.update(readFileSync('src/db/prepare.ts'));
+  hash.update(readFileSync('src/jobs/prepare-database.ts'));
   return hash.digest('hex').slice(0, 12);
 }
 

@@ -1,37 +1,64 @@
-/** Queries on charge attempts. */
+/** Queries on payment transactions: charges, refunds and chargebacks. */
 import { sql } from 'kysely';
 import type { DbOrTx, Tx } from '../../db/connect.ts';
-import { OPEN_ATTEMPT_STATUSES, type AttemptStatus, type ChargeAttempt, type NewChargeAttempt, type SubscriptionStatus } from '../../db/database.ts';
+import {
+  OPEN_CHARGE_STATUSES,
+  type NewPaymentTransaction,
+  type PaymentTransaction,
+  type SubscriptionStatus,
+  type TransactionKind,
+  type TransactionStatus,
+} from '../../db/database.ts';
 
-export async function attemptsOf(db: DbOrTx, subscriptionId: string): Promise<ChargeAttempt[]> {
-  return db.selectFrom('charge_attempts').selectAll().where('subscription_id', '=', subscriptionId).orderBy('id').execute();
+export async function transactionsOf(db: DbOrTx, subscriptionId: string, kind?: TransactionKind): Promise<PaymentTransaction[]> {
+  let query = db.selectFrom('payment_transactions').selectAll().where('subscription_id', '=', subscriptionId);
+  if (kind) query = query.where('kind', '=', kind);
+  return query.orderBy('id').execute();
 }
 
-export async function findAttemptByOrderNumber(db: DbOrTx, orderNumber: string): Promise<ChargeAttempt | undefined> {
-  return db.selectFrom('charge_attempts').selectAll().where('order_number', '=', orderNumber).executeTakeFirst();
+export async function findTransactionByReference(db: DbOrTx, reference: string): Promise<PaymentTransaction | undefined> {
+  return db.selectFrom('payment_transactions').selectAll().where('reference', '=', reference).executeTakeFirst();
 }
 
-export async function openAttemptOf(db: DbOrTx, subscriptionId: string): Promise<ChargeAttempt | undefined> {
+export async function findTransactionsByReference(db: DbOrTx, references: readonly string[]): Promise<PaymentTransaction[]> {
+  if (!references.length) return [];
+  return db.selectFrom('payment_transactions').selectAll().where('reference', 'in', [...references]).execute();
+}
+
+/** A provider's transaction of a kind, by its own reference (its payment id, its refund id). */
+export async function findByProviderReference(db: DbOrTx, provider: string, kind: TransactionKind, providerReference: string): Promise<PaymentTransaction | undefined> {
   return db
-    .selectFrom('charge_attempts')
+    .selectFrom('payment_transactions')
     .selectAll()
-    .where('subscription_id', '=', subscriptionId)
-    .where('status', 'in', OPEN_ATTEMPT_STATUSES)
+    .where('provider', '=', provider)
+    .where('kind', '=', kind)
+    .where('provider_reference', '=', providerReference)
+    .orderBy('id')
     .executeTakeFirst();
 }
 
-export interface AttemptHistory {
+export async function openChargeOf(db: DbOrTx, subscriptionId: string): Promise<PaymentTransaction | undefined> {
+  return db
+    .selectFrom('payment_transactions')
+    .selectAll()
+    .where('subscription_id', '=', subscriptionId)
+    .where('kind', '=', 'charge')
+    .where('status', 'in', OPEN_CHARGE_STATUSES)
+    .executeTakeFirst();
+}
+
+export interface ChargeHistory {
   subscription_id: string;
   period: number;
   attempts: number;
   open: boolean;
 }
 
-/** Per subscription and period: how many attempts exist and whether one is still open. */
-export async function attemptHistory(tx: DbOrTx, subscriptionIds: readonly string[]): Promise<AttemptHistory[]> {
+/** Per subscription and period: how many charges were attempted and whether one is still open. */
+export async function chargeHistory(tx: DbOrTx, subscriptionIds: readonly string[]): Promise<ChargeHistory[]> {
   if (!subscriptionIds.length) return [];
   return tx
-    .selectFrom('charge_attempts')
+    .selectFrom('payment_transactions')
     .select((eb) => [
       'subscription_id',
       'period',
@@ -39,64 +66,72 @@ export async function attemptHistory(tx: DbOrTx, subscriptionIds: readonly strin
       sql<boolean>`bool_or(status in ('sending', 'pending', 'action_required', 'unknown'))`.as('open'),
     ])
     .where('subscription_id', 'in', subscriptionIds)
+    .where('kind', '=', 'charge')
     .groupBy(['subscription_id', 'period'])
     .execute();
 }
 
-export async function insertAttempts(tx: Tx, rows: NewChargeAttempt[]): Promise<ChargeAttempt[]> {
+export async function insertTransactions(tx: Tx, rows: NewPaymentTransaction[]): Promise<PaymentTransaction[]> {
   if (!rows.length) return [];
-  return tx.insertInto('charge_attempts').values(rows).returningAll().execute();
+  return tx.insertInto('payment_transactions').values(rows).returningAll().execute();
 }
 
-export interface AttemptGlance {
-  status: AttemptStatus;
+export interface TransactionGlance {
+  kind: TransactionKind;
+  status: TransactionStatus;
   subscription_id: string;
   subscription_status: SubscriptionStatus;
 }
 
-/** Status and subscription of attempts, read without locks (to decide what needs locking). */
-export async function glanceAtAttempts(tx: Tx, attemptIds: readonly number[]): Promise<Map<number, AttemptGlance>> {
-  if (!attemptIds.length) return new Map();
+/** Kind, status and subscription of transactions, read without locks (to decide what needs locking). */
+export async function glanceAtTransactions(tx: Tx, ids: readonly number[]): Promise<Map<number, TransactionGlance>> {
+  if (!ids.length) return new Map();
   const rows = await tx
-    .selectFrom('charge_attempts as a')
-    .innerJoin('subscriptions as s', 's.id', 'a.subscription_id')
-    .select(['a.id', 'a.status', 'a.subscription_id', 's.status as subscription_status'])
-    .where('a.id', 'in', [...new Set(attemptIds)])
+    .selectFrom('payment_transactions as t')
+    .innerJoin('subscriptions as s', 's.id', 't.subscription_id')
+    .select(['t.id', 't.kind', 't.status', 't.subscription_id', 's.status as subscription_status'])
+    .where('t.id', 'in', [...new Set(ids)])
     .execute();
   return new Map(rows.map(({ id, ...rest }) => [id, rest]));
 }
 
-export async function lockAttempts(tx: Tx, attemptIds: readonly number[]): Promise<ChargeAttempt[]> {
-  if (!attemptIds.length) return [];
-  return tx.selectFrom('charge_attempts').selectAll().where('id', 'in', attemptIds).orderBy('id').forUpdate().execute();
+export async function lockTransactions(tx: Tx, ids: readonly number[]): Promise<PaymentTransaction[]> {
+  if (!ids.length) return [];
+  return tx.selectFrom('payment_transactions').selectAll().where('id', 'in', [...new Set(ids)]).orderBy('id').forUpdate().execute();
 }
 
-export interface AttemptUpdate {
+/** The refunds and chargebacks of charges, for what is left to refund. */
+export async function childrenOf(db: DbOrTx, chargeIds: readonly number[]): Promise<PaymentTransaction[]> {
+  if (!chargeIds.length) return [];
+  return db.selectFrom('payment_transactions').selectAll().where('parent_id', 'in', [...chargeIds]).orderBy('id').execute();
+}
+
+export interface TransactionUpdate {
   id: number;
-  status: AttemptStatus;
+  status: TransactionStatus;
   declineClass: string | null;
-  gatewayCode: string | null;
-  gatewayDetails: string | null;
-  paymentId: string | null;
-  payUrl: string | null;
+  providerCode: string | null;
+  providerMessage: string | null;
+  providerReference: string | null;
+  actionUrl: string | null;
   failureReason: string | null;
   queryCount: number;
   nextQueryAt: Date | null;
   resolvedAt: Date | null;
 }
 
-/** Writes many attempts in one statement. */
-export async function saveAttempts(tx: Tx, updates: readonly AttemptUpdate[]): Promise<void> {
+/** Writes many transactions in one statement. */
+export async function saveTransactions(tx: Tx, updates: readonly TransactionUpdate[]): Promise<void> {
   if (!updates.length) return;
-  const column = <T>(pick: (u: AttemptUpdate) => T) => updates.map(pick);
+  const column = <T>(pick: (u: TransactionUpdate) => T) => updates.map(pick);
   await sql`
-    update charge_attempts a set
+    update payment_transactions t set
       status = v.status,
       decline_class = v.decline_class,
-      gateway_code = v.gateway_code,
-      gateway_details = v.gateway_details,
-      payment_id = v.payment_id,
-      pay_url = v.pay_url,
+      provider_code = v.provider_code,
+      provider_message = v.provider_message,
+      provider_reference = v.provider_reference,
+      action_url = v.action_url,
       failure_reason = v.failure_reason,
       query_count = v.query_count,
       next_query_at = v.next_query_at,
@@ -106,61 +141,68 @@ export async function saveAttempts(tx: Tx, updates: readonly AttemptUpdate[]): P
       ${column((u) => u.id)}::bigint[],
       ${column((u) => u.status)}::text[],
       ${column((u) => u.declineClass)}::text[],
-      ${column((u) => u.gatewayCode)}::text[],
-      ${column((u) => u.gatewayDetails)}::text[],
-      ${column((u) => u.paymentId)}::text[],
-      ${column((u) => u.payUrl)}::text[],
+      ${column((u) => u.providerCode)}::text[],
+      ${column((u) => u.providerMessage)}::text[],
+      ${column((u) => u.providerReference)}::text[],
+      ${column((u) => u.actionUrl)}::text[],
       ${column((u) => u.failureReason)}::text[],
       ${column((u) => u.queryCount)}::int[],
       ${column((u) => u.nextQueryAt)}::timestamptz[],
       ${column((u) => u.resolvedAt)}::timestamptz[]
-    ) as v(id, status, decline_class, gateway_code, gateway_details, payment_id, pay_url, failure_reason,
+    ) as v(id, status, decline_class, provider_code, provider_message, provider_reference, action_url, failure_reason,
            query_count, next_query_at, resolved_at)
-    where a.id = v.id`.execute(tx);
+    where t.id = v.id`.execute(tx);
 }
 
-/** Open attempts whose query time has come, oldest first. */
-export async function attemptsToQuery(db: DbOrTx, now: Date, limit: number): Promise<ChargeAttempt[]> {
-  return db
-    .selectFrom('charge_attempts')
-    .selectAll()
-    .where('next_query_at', '<=', now)
-    .orderBy('next_query_at')
-    .limit(limit)
-    .execute();
+export function toUpdate(transaction: PaymentTransaction): TransactionUpdate {
+  return {
+    id: transaction.id,
+    status: transaction.status,
+    declineClass: transaction.decline_class,
+    providerCode: transaction.provider_code,
+    providerMessage: transaction.provider_message,
+    providerReference: transaction.provider_reference,
+    actionUrl: transaction.action_url,
+    failureReason: transaction.failure_reason,
+    queryCount: transaction.query_count,
+    nextQueryAt: transaction.next_query_at,
+    resolvedAt: transaction.resolved_at,
+  };
 }
 
-/** Asks for an attempt to be queried at once (operator `resolve`, the return page, 20061). */
-export async function queryAttemptSoon(db: DbOrTx, attemptId: number, now: Date): Promise<void> {
+/** Asks for an open charge to be queried at once (operator `resolve`, the return page, 20061). */
+export async function queryChargeSoon(db: DbOrTx, id: number, now: Date): Promise<void> {
   await db
-    .updateTable('charge_attempts')
+    .updateTable('payment_transactions')
     .set({ next_query_at: now, updated_at: new Date() })
-    .where('id', '=', attemptId)
-    .where('status', 'in', OPEN_ATTEMPT_STATUSES)
+    .where('id', '=', id)
+    .where('kind', '=', 'charge')
+    .where('status', 'in', OPEN_CHARGE_STATUSES)
     .execute();
 }
 
 /**
- * Asks for settled attempts to be queried at once: a notice claimed something in the customer's
- * favour, and only the gateway's own record may settle it.
+ * Asks for transactions to be queried at once even though they are settled: a notice claimed
+ * something in the customer's favour (or a cancel ended a step the customer may have completed),
+ * and only the provider's own record may settle it.
  */
-export async function requestConfirmationQueries(tx: DbOrTx, attemptIds: readonly number[], now: Date): Promise<void> {
-  if (!attemptIds.length) return;
-  await tx.updateTable('charge_attempts').set({ next_query_at: now, updated_at: new Date() }).where('id', 'in', [...attemptIds]).execute();
+export async function requestConfirmationQueries(tx: DbOrTx, ids: readonly number[], now: Date): Promise<void> {
+  if (!ids.length) return;
+  await tx.updateTable('payment_transactions').set({ next_query_at: now, updated_at: new Date() }).where('id', 'in', [...ids]).execute();
 }
 
-export function toUpdate(attempt: ChargeAttempt): AttemptUpdate {
-  return {
-    id: attempt.id,
-    status: attempt.status,
-    declineClass: attempt.decline_class,
-    gatewayCode: attempt.gateway_code,
-    gatewayDetails: attempt.gateway_details,
-    paymentId: attempt.payment_id,
-    payUrl: attempt.pay_url,
-    failureReason: attempt.failure_reason,
-    queryCount: attempt.query_count,
-    nextQueryAt: attempt.next_query_at,
-    resolvedAt: attempt.resolved_at,
-  };
+/**
+ * Takes transactions due for a query. Their next query moves past `lease` first, so another
+ * worker's janitor leaves them alone, and a janitor that dies mid-query tries again later.
+ */
+export async function claimTransactionsToQuery(db: DbOrTx, now: Date, lease: Date, limit: number): Promise<PaymentTransaction[]> {
+  const { rows } = await sql<PaymentTransaction>`
+    update payment_transactions t set next_query_at = ${lease}
+    from (
+      select id from payment_transactions where next_query_at <= ${now}
+      order by next_query_at limit ${limit} for update skip locked
+    ) due
+    where t.id = due.id
+    returning t.*`.execute(db);
+  return rows;
 }

@@ -3,16 +3,10 @@
  * mapping from a gateway result to it. The status field decides (§4: never the details text);
  * the code only says how to treat a decline, or that the gateway itself does not know.
  */
+import type { ChargeOutcome, DeclineClass } from '../../outcomes.ts';
 import { classifyCode, isStatusUnknownCode, parseDetails } from './codes.ts';
 
-export type DeclineClass = 'soft' | 'hard' | 'request' | 'duplicate';
-
-export type ChargeOutcome =
-  | { kind: 'approved'; paymentId: string; code?: string; details?: string; quickpayId?: string }
-  | { kind: 'declined'; declineClass: DeclineClass; code: string; details: string; retryLimit?: number; paymentId?: string }
-  | { kind: 'action_required'; payUrl: string; paymentId?: string; code?: string; details?: string }
-  | { kind: 'pending'; paymentId?: string; code?: string; details?: string }
-  | { kind: 'unknown'; reason: string; code?: string; paymentId?: string };
+export type { ChargeOutcome, DeclineClass } from '../../outcomes.ts';
 
 /** Retries allowed when a failed result carries a code that says nothing about the failure. */
 const UNCLASSIFIED_DECLINE_RETRY_LIMIT = 1;

@@ -4,6 +4,7 @@
  * where X is the interval's letter. Retries of a period keep that period's mode.
  */
 import type { Interval } from '../../../plans/billing-calendar.ts';
+import type { ChargeSequence } from '../../provider.ts';
 
 export type ServiceMode = 'S1' | `${'W' | 'M' | 'Q' | 'H' | 'Y'}${1 | 2 | 3}`;
 
@@ -22,4 +23,18 @@ export function serviceModeFor(interval: Interval, period: number): ServiceMode 
   if (!Number.isInteger(period) || period < 0) throw new RangeError(`period must be a whole number >= 0, got ${period}`);
   const stage = period === 0 ? 1 : period === 1 ? 2 : 3;
   return `${LETTER[interval]}${stage}`;
+}
+
+/** The mode for a charge's place in a subscription's life. */
+export function serviceModeForSequence(interval: Interval, sequence: ChargeSequence): ServiceMode {
+  switch (sequence) {
+    case 'single':
+      return SINGLE_PURCHASE;
+    case 'first_purchase':
+      return serviceModeFor(interval, 0);
+    case 'first_renewal':
+      return serviceModeFor(interval, 1);
+    case 'renewal':
+      return serviceModeFor(interval, 2);
+  }
 }

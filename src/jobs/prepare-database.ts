@@ -1,8 +1,8 @@
 /** Brings a database to what this version of rebill needs: its own schema and pg-boss's. */
-import { createBoss, createQueues } from '../billing/queue.ts';
-import { moveLegacyQueue, setAsideLegacyQueue, type QueueUpgradeReport } from '../billing/queue-upgrade.ts';
-import type { DatabaseHandle } from './connect.ts';
-import { migrateToLatest, type MigrationReport } from './migrate.ts';
+import { createBoss, createQueues } from './queue.ts';
+import { moveLegacyQueue, setAsideLegacyQueue, type QueueUpgradeReport } from './queue-upgrade.ts';
+import type { DatabaseHandle } from '../db/connect.ts';
+import { migrateToLatest, type MigrationReport } from '../db/migrate.ts';
 
 export interface PreparationReport extends MigrationReport {
   /** Set when this run moved a pg-boss 10 job queue (an earlier release's) to pg-boss 12. */

@@ -1,0 +1,181 @@
+/**
+ * Oceanpayment as a payment provider: the neutral operations of src/payments/provider.ts mapped
+ * onto its protocol (direct/pay with a QuickPay ID and service_mode, the order query, refunds,
+ * signed notices with `receive-ok`, business notices confirmed by query).
+ */
+import { formatAmount } from '../../../lib/money.ts';
+import type { QueriedPayment } from '../../outcomes.ts';
+import type { BusinessConfirmation, BusinessMessage, Capability, InboundMessage, InboundReader, PaymentProvider, PaymentResultMessage } from '../../provider.ts';
+import { moneyFromGatewayAmount } from './amount.ts';
+import { OceanpaymentClient, type OceanpaymentClientOptions } from './client.ts';
+import { parseBrowserReturn, parseNotice, type ParsedNotice } from './notice.ts';
+import { secureCodeForTerminal, type MerchantCredentials } from './sign.ts';
+import { serviceModeForSequence } from './service-mode.ts';
+
+export const OCEANPAYMENT = 'oceanpayment';
+
+const CAPABILITIES: ReadonlySet<Capability> = new Set(['token_charge', 'query', 'refund', 'signed_notices', 'order_lists']);
+
+export interface OceanpaymentProvider extends PaymentProvider {
+  /** The protocol client, for what only Oceanpayment offers (its order lists). */
+  readonly client: OceanpaymentClient;
+}
+
+export function oceanpaymentProvider(options: OceanpaymentClientOptions): OceanpaymentProvider {
+  const client = new OceanpaymentClient(options);
+  const { credentials } = options;
+  const provider: OceanpaymentProvider = {
+    name: OCEANPAYMENT,
+    capabilities: CAPABILITIES,
+    account: `${credentials.account}/${credentials.terminal}`,
+    actionOrigin: new URL(options.gatewayUrl).origin,
+    client,
+    inbound: inboundReader(credentials),
+    chargeDetails: ({ sequence, interval }) => ({ service_mode: serviceModeForSequence(interval, sequence) }),
+
+    chargeToken: (request) =>
+      client.charge({
+        orderNumber: request.reference,
+        amountMinor: request.money.amountMinor,
+        currency: request.money.currency,
+        serviceMode: serviceModeForSequence(request.interval, request.sequence),
+        quickpayId: request.token,
+        orderNotes: request.description,
+        billing: request.customer,
+        product: request.product,
+        noticeUrl: request.urls.notice,
+        backUrl: request.urls.return,
+      }),
+
+    async queryCharge(reference) {
+      const result = await client.query(reference);
+      if (result.kind !== 'found') return result;
+      return {
+        kind: 'found',
+        payments: result.entries.map(
+          (entry): QueriedPayment => ({
+            paymentId: entry.paymentId,
+            money: moneyFromGatewayAmount(entry.amount, entry.currency),
+            outcome: entry.outcome,
+            chargedBack: entry.raw.chargeBack_status === '1',
+          }),
+        ),
+      };
+    },
+
+    async refund(request) {
+      const outcome = await client.applyRefund({
+        paymentId: request.paymentId,
+        refundNumber: request.reference,
+        refundType: request.full ? 'full' : 'partial',
+        amount: formatAmount(request.money),
+        description: request.reason,
+      });
+      return outcome;
+    },
+
+    async queryRefund({ reference, refundId }) {
+      const result = await client.queryRefund(refundId ? { refundId } : { refundNumber: reference });
+      switch (result.kind) {
+        case 'refunded':
+          return { kind: 'refunded', refundId: result.refundId };
+        case 'pending':
+          return { kind: 'pending', refundId: result.refundId };
+        case 'failed':
+          return { kind: 'failed', refundId: result.refundId, message: result.message };
+        default:
+          return result;
+      }
+    },
+
+    confirmBusiness: (message) => confirmBusiness(provider, message),
+
+    close: () => client.close(),
+  };
+  return provider;
+}
+
+/**
+ * Business notices cannot be verified (their formula is unpublished), so each is checked with a
+ * signed query: a refund by the refund query, a chargeback or fraud return by the order query.
+ */
+async function confirmBusiness(provider: OceanpaymentProvider, message: BusinessMessage): Promise<BusinessConfirmation> {
+  switch (message.category) {
+    case 'refund': {
+      if (!message.eventId && !message.refundReference) return { kind: 'not_confirmed', reason: 'the notice names no refund' };
+      const result = await provider.queryRefund!({ reference: message.refundReference, refundId: message.eventId || null });
+      if (result.kind === 'not_found') return { kind: 'not_confirmed', reason: 'the gateway has no such refund' };
+      if (result.kind === 'error') return { kind: 'unresolved', reason: result.reason };
+      return result.kind === 'failed'
+        ? { kind: 'refund', refundId: result.refundId, state: 'failed', message: result.message }
+        : { kind: 'refund', refundId: result.refundId, state: result.kind };
+    }
+    case 'chargeback':
+    case 'fraud': {
+      const result = await provider.queryCharge!(message.reference);
+      if (result.kind === 'error') return { kind: 'unresolved', reason: result.reason };
+      if (result.kind === 'not_found') return { kind: 'not_confirmed', reason: `the gateway has no order ${message.reference}` };
+      const payment = result.payments.find((p) => p.chargedBack && (!message.paymentId || p.paymentId === message.paymentId));
+      if (!payment) return { kind: 'not_confirmed', reason: 'the order query shows no chargeback on this payment' };
+      return { kind: 'chargeback', category: message.category, money: null };
+    }
+    case 'dispute':
+    case 'other':
+      return { kind: 'not_confirmed', reason: `a ${message.noticeType || message.category} notice is recorded; nothing moves money yet` };
+  }
+}
+
+function inboundReader(credentials: MerchantCredentials): InboundReader {
+  return {
+    acknowledgement: 'receive-ok',
+    readNotice: (body) => neutral(parseNotice(body, credentials)),
+    readReturn: (form) => {
+      const message = neutral(parseBrowserReturn(form, credentials));
+      return message.kind === 'malformed' ? { ...message, reference: form.order_number ?? '' } : message;
+    },
+    accountProblem(message, providerAccount) {
+      const [account = '', terminal = ''] = message.account.split('/');
+      const [sentAccount = '', sentTerminal = ''] = providerAccount.split('/');
+      // A merchant's other terminals (e.g. a 3-D Secure one) may report on a charge sent from the main one.
+      const known = terminal === sentTerminal || (secureCodeForTerminal(credentials, terminal) !== undefined && account === credentials.account);
+      return account === sentAccount && known ? null : `account/terminal ${account}/${terminal} is not the charge's (${providerAccount})`;
+    },
+  };
+}
+
+function neutral(parsed: ParsedNotice): InboundMessage {
+  switch (parsed.kind) {
+    case 'malformed':
+      return parsed;
+    case 'business': {
+      const { claims } = parsed;
+      return {
+        kind: 'business',
+        verified: false,
+        category: claims.category,
+        noticeType: claims.noticeType,
+        reference: claims.orderNumber,
+        paymentId: claims.paymentId,
+        eventId: claims.pushId,
+        refundReference: claims.refundNumber,
+        problems: claims.problems,
+      };
+    }
+    case 'transaction': {
+      const fields = parsed.fields;
+      const message: PaymentResultMessage = {
+        kind: 'payment_result',
+        verified: parsed.verified,
+        ...(parsed.problem ? { problem: parsed.problem } : {}),
+        reference: fields.order_number ?? '',
+        paymentId: fields.payment_id ?? '',
+        status: fields.payment_status ?? '',
+        money: moneyFromGatewayAmount(fields.order_amount ?? '', fields.order_currency ?? ''),
+        outcome: parsed.outcome,
+        ...(fields.notice_type ? { noticeType: fields.notice_type } : {}),
+        account: `${fields.account ?? ''}/${fields.terminal ?? ''}`,
+      };
+      return message;
+    }
+  }
+}

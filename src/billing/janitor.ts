@@ -157,13 +157,15 @@ async function refundDoublePayments(engine: BillingEngine): Promise<number> {
       const [locked] = await lockInvoices(tx, [invoice.id]);
       const state = invoiceStateOf(locked!);
       const excess = state.closedAs === 'void' ? netPaidMinor(state) : netPaidMinor(state) - state.amountDueMinor;
-      const charges = await tx.selectFrom('payment_transactions').selectAll().where('invoice_id', '=', invoice.id).where('kind', '=', 'charge').where('status', '=', 'succeeded').orderBy('id', 'desc').execute();
+      // The payment recorded last is the extra one (a late 3-D Secure, a payment after the cancel).
+      const charges = await tx.selectFrom('payment_transactions').selectAll().where('invoice_id', '=', invoice.id).where('kind', '=', 'charge').where('status', '=', 'succeeded')
+        .orderBy('resolved_at', 'desc').orderBy('updated_at', 'desc').orderBy('id', 'desc').execute();
       const children = await childrenOf(tx, charges.map((c) => c.id));
       const inProgress = children.filter((c) => c.kind === 'refund' && ['sending', 'pending', 'unknown'].includes(c.status)).reduce((sum, c) => sum + c.amount_minor, 0);
       const failedBefore = children.some((c) => c.kind === 'refund' && c.status === 'failed' && c.details.automatic);
       const toRefund = excess - inProgress;
       if (toRefund <= 0 || failedBefore) return null;
-      // The newest payment is the extra one; refund from it what it still holds.
+      // Refund from it what it still holds (or from the one before, if it holds nothing).
       const from = charges.find((c) => refundableMinor(c, children.filter((x) => x.parent_id === c.id)) > 0);
       if (!from) return null;
       const amount = Math.min(toRefund, refundableMinor(from, children.filter((x) => x.parent_id === from.id)));

@@ -1,5 +1,5 @@
 import { SUBSCRIPTION_STATUSES, type SubscriptionStatus } from '../db/database.ts';
-import { listSubscriptions } from '../subscriptions/subscription.repo.ts';
+import { MONEY_BACK_STATUSES, listSubscriptions } from '../subscriptions/subscription.repo.ts';
 import { viewsOf } from '../subscriptions/lookup.ts';
 import { parseInstant } from '../plans/billing-calendar.ts';
 import { EXIT_OK, UsageError, optional, printJson, wholeNumber, type Command } from './command.ts';
@@ -13,7 +13,8 @@ export const listCommand: Command = {
 Lists subscriptions ordered by next renewal.
 
 Options:
-  --status S        ${SUBSCRIPTION_STATUSES.join(' | ')}
+  --status S        ${SUBSCRIPTION_STATUSES.join(' | ')}, or a period's money given back:
+                    ${MONEY_BACK_STATUSES.join(' | ')} (subscriptions with such an invoice)
   --due-before T    only those whose next renewal is before T (ISO 8601; no offset means UTC)
   --limit N         at most N rows (default 100)
   --json            print a JSON array (the same objects as \`rebill show --json\`, without attempts and events)
@@ -23,15 +24,16 @@ Example:
   options: { status: { type: 'string' }, 'due-before': { type: 'string' }, limit: { type: 'string' } },
   async run(args, ctx) {
     const status = optional(args, 'status');
-    if (status !== undefined && !SUBSCRIPTION_STATUSES.includes(status as SubscriptionStatus)) {
-      throw new UsageError(`--status must be one of ${SUBSCRIPTION_STATUSES.join(', ')}, got "${status}"`);
+    const invoiceStatus = MONEY_BACK_STATUSES.find((s) => s === status);
+    if (status !== undefined && !invoiceStatus && !SUBSCRIPTION_STATUSES.includes(status as SubscriptionStatus)) {
+      throw new UsageError(`--status must be one of ${[...SUBSCRIPTION_STATUSES, ...MONEY_BACK_STATUSES].join(', ')}, got "${status}"`);
     }
     const dueText = optional(args, 'due-before');
     const dueBefore = dueText === undefined ? undefined : parseInstant(dueText, 'UTC');
     if (dueBefore === null) throw new UsageError(`--due-before "${dueText}" is not an ISO 8601 date-time`);
     const limit = wholeNumber(args, 'limit', 100, 1, 100_000);
     const rows = await ctx.withDatabase(async ({ db }) =>
-      viewsOf(db, await listSubscriptions(db, { status: status as SubscriptionStatus | undefined, dueBefore, limit })),
+      viewsOf(db, await listSubscriptions(db, invoiceStatus ? { invoiceStatus, dueBefore, limit } : { status: status as SubscriptionStatus | undefined, dueBefore, limit })),
     );
     if (args.json) {
       printJson(ctx.stdout, rows.map(subscriptionJson));

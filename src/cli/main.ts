@@ -9,6 +9,7 @@ import { importCommand } from './import.command.ts';
 import { listCommand } from './list.command.ts';
 import { migrateCommand } from './migrate.command.ts';
 import { resolveCommand, retryCommand, updateTokenCommand } from './operator-commands.ts';
+import { refundCommand } from './refund.command.ts';
 import { sandboxCommand } from './sandbox.command.ts';
 import { showCommand } from './show.command.ts';
 import { workerCommand } from './worker.command.ts';
@@ -22,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   retryCommand,
   resolveCommand,
   updateTokenCommand,
+  refundCommand,
   calendarCommand,
   migrateCommand,
   workerCommand,

@@ -24,9 +24,10 @@ export interface MigrationReport {
   applied: string[];
 }
 
-export async function migrateToLatest(db: Db): Promise<MigrationReport> {
+/** Applies pending migrations; `upTo` stops after that one (the state an earlier release left). */
+export async function migrateToLatest(db: Db, upTo?: string): Promise<MigrationReport> {
   const migrator = new Migrator({ db, provider: new DirectoryMigrationProvider() });
-  const result: MigrationResultSet = await migrator.migrateToLatest();
+  const result: MigrationResultSet = upTo === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(upTo);
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
     const cause = result.error instanceof Error ? result.error.message : String(result.error);

@@ -153,8 +153,13 @@ export async function saveSubscriptionStates(tx: Tx, changes: readonly Subscript
     where s.id = v.id`.execute(tx);
 }
 
+/** Invoice statuses `rebill list` filters on: subscriptions with money given back. */
+export const MONEY_BACK_STATUSES = ['refunded', 'partially_refunded', 'charged_back'] as const;
+
 export interface ListFilter {
   status?: SubscriptionStatus;
+  /** Subscriptions with at least one invoice in this status. */
+  invoiceStatus?: (typeof MONEY_BACK_STATUSES)[number];
   dueBefore?: Date;
   limit: number;
 }
@@ -162,6 +167,12 @@ export interface ListFilter {
 export async function listSubscriptions(db: DbOrTx, filter: ListFilter): Promise<Subscription[]> {
   let query = db.selectFrom('subscriptions').selectAll();
   if (filter.status) query = query.where('status', '=', filter.status);
+  if (filter.invoiceStatus) {
+    const wanted = filter.invoiceStatus;
+    query = query.where(({ exists, selectFrom }) =>
+      exists(selectFrom('invoices').select('invoices.id').whereRef('invoices.subscription_id', '=', 'subscriptions.id').where('invoices.status', '=', wanted)),
+    );
+  }
   if (filter.dueBefore) query = query.where('next_renewal_at', '<', filter.dueBefore);
   return query.orderBy('next_renewal_at', (ob) => ob.asc().nullsLast()).orderBy('created_at').limit(filter.limit).execute();
 }

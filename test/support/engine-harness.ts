@@ -8,7 +8,7 @@ import { afterAll, beforeAll } from 'vitest';
 import type { EventRow, PaymentTransaction, Subscription } from '../../src/db/database.ts';
 import type { OceanpaymentClientOptions } from '../../src/payments/providers/oceanpayment/client.ts';
 import { oceanpaymentProvider, type OceanpaymentProvider } from '../../src/payments/providers/oceanpayment/provider.ts';
-import { PaymentProviders } from '../../src/payments/provider.ts';
+import { PaymentProviders, type PaymentProvider } from '../../src/payments/provider.ts';
 import { PAYMENT_RESULT_FIELDS, sign } from '../../src/payments/providers/oceanpayment/sign.ts';
 import { buildFlatXml } from '../../src/payments/providers/oceanpayment/xml.ts';
 import { startHttpServer, type RunningServer } from '../../src/http/server.ts';
@@ -75,6 +75,8 @@ export interface HarnessOptions {
   /** Tell customers (outbox, payment links) as the worker does; e-mails are written as .eml files. */
   notifications?: { sendReceipts?: boolean };
   sandbox?: Partial<SandboxOptions>;
+  /** More payment providers beside Oceanpayment (a provider written for a test). */
+  extraProviders?: () => PaymentProvider[];
   timeoutMs?: number;
   retryScheduleMs?: number[];
   /** The secure code the engine signs with (a wrong one makes every request a request error). */
@@ -156,7 +158,7 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
     state.engine = {
       followUps: customerNotifications(settings, state.boss),
       db: database.current.db,
-      providers: new PaymentProviders([state.oceanpayment], 'oceanpayment'),
+      providers: new PaymentProviders([state.oceanpayment, ...(options.extraProviders?.() ?? [])], 'oceanpayment'),
       clock,
       logger: silentLogger,
       metrics: createMetrics(async () => ({})),
@@ -297,7 +299,8 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
     useOceanpayment(overrides) {
       const provider = oceanpaymentProvider({ gatewayUrl: state.sandbox.url, queryUrl: state.sandbox.url, credentials: MERCHANT, timeoutMs: ANSWER_TIMEOUT_MS, ...overrides });
       state.providers.add(provider);
-      (state.engine as { providers: PaymentProviders }).providers = new PaymentProviders([provider], 'oceanpayment');
+      const others = state.engine.providers.all().filter((p) => p.name !== 'oceanpayment');
+      (state.engine as { providers: PaymentProviders }).providers = new PaymentProviders([provider, ...others], 'oceanpayment');
     },
     get oceanpayment() {
       return state.oceanpayment;    },

@@ -1,11 +1,10 @@
 import { INTERVALS } from '../plans/billing-calendar.ts';
-import { enrol } from '../subscriptions/enrol.ts';
 import { viewOf } from '../subscriptions/lookup.ts';
 import { ConflictError } from '../lib/errors.ts';
 import { operatorActor } from '../deps.ts';
 import { defaultProviderName } from '../payment-providers.ts';
 import { createBoss } from '../jobs/queue.ts';
-import { queueChargeNow } from '../billing/schedule-renewals.job.ts';
+import { enrolSubscriber } from '../billing/subscriber-actions.ts';
 import { EXIT_OK, optional, printJson, required, type Command } from './command.ts';
 import { subscriptionJson, subscriptionText } from './present.ts';
 
@@ -85,14 +84,12 @@ Example:
     const now = ctx.clock().now();
     const result = await ctx.withDatabase(async ({ db, pool }) => {
       const boss = createBoss(pool, { background: false });
-      const enrolled = await enrol(db, input, {
+      const enrolled = await enrolSubscriber(db, boss, input, {
         provider: defaultProviderName(ctx.config()),
         now,
         actor: operatorActor(),
         reason: optional(args, 'reason') ?? null,
         allowDuplicate: args.values['allow-duplicate'] === true,
-        // The first purchase is charged at once, not at the next scheduler tick.
-        afterInsert: (tx, rows) => queueChargeNow(boss, tx, rows.filter((r) => r.status === 'incomplete').map((r) => ({ id: r.id, next_period: r.next_period })), now),
       });
       return enrolled.status === 'refused' ? enrolled : { ...enrolled, subscription: await viewOf(db, enrolled.subscription) };
     });

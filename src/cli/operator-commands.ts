@@ -6,9 +6,9 @@ import { escapeControlCharacters } from '../lib/printable.ts';
 import { openChargeOf } from '../payments/transactions/transaction.repo.ts';
 import { queryCharges } from '../billing/janitor.ts';
 import { createBoss } from '../jobs/queue.ts';
-import { queueChargeNow } from '../billing/schedule-renewals.job.ts';
+import { retryNow } from '../billing/subscriber-actions.ts';
 import { getSubscription, viewOf } from '../subscriptions/lookup.ts';
-import { requestRetry, updateToken, type OperatorContext } from '../billing/operator-actions.ts';
+import { updateToken, type OperatorContext } from '../billing/operator-actions.ts';
 import { EXIT_OK, optional, printJson, required, withEngine, type Command, type CommandContext, type Parsed } from './command.ts';
 import { attemptJson, subscriptionJson, subscriptionText } from './present.ts';
 
@@ -35,8 +35,7 @@ Example:
     const id = args.positionals[0]!;
     const subscription = await ctx.withDatabase(async ({ db, pool }) => {
       const boss = createBoss(pool, { background: false });
-      const opCtx = operatorContext(args, ctx, boss);
-      return viewOf(db, await requestRetry(db, id, opCtx, (tx, row) => queueChargeNow(boss, tx, [row], opCtx.now)));
+      return viewOf(db, await retryNow(db, boss, id, operatorContext(args, ctx, boss)));
     });
     if (args.json) printJson(ctx.stdout, subscriptionJson(subscription));
     else ctx.stdout.write(`Charge queued; the worker will send it shortly.\n${subscriptionText(subscription)}`);

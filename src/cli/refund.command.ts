@@ -1,9 +1,7 @@
 /** `rebill refund`: gives back all or part of a payment, through the provider that took it. */
-import { requestRefund } from '../billing/refunds.ts';
+import { refundPayment } from '../billing/subscriber-actions.ts';
 import { operatorActor } from '../deps.ts';
-import { NotFoundError } from '../lib/errors.ts';
-import { formatAmount, parseMoney } from '../lib/money.ts';
-import { findTransactionByReference } from '../payments/transactions/transaction.repo.ts';
+import { formatAmount } from '../lib/money.ts';
 import { EXIT_FAILURE, EXIT_OK, optional, printJson, required, withEngine, type Command } from './command.ts';
 import { moneyBackJson } from './present.ts';
 
@@ -36,12 +34,9 @@ Examples:
     const reason = required(args, 'reason');
     const amountText = optional(args, 'amount');
     const result = await withEngine(ctx, async (engine) => {
-      const charge = await findTransactionByReference(engine.db, orderNumber);
-      if (!charge || charge.kind !== 'charge') throw new NotFoundError(`no payment has order number ${orderNumber} (order numbers are listed by rebill show)`);
-      const amount = amountText === undefined ? undefined : parseMoney(amountText, charge.currency);
-      const sent = await requestRefund(engine, { orderNumber, ...(amount ? { amount } : {}), reason, actor: operatorActor() });
-      const subscription = await engine.db.selectFrom('subscriptions').select('timezone').where('id', '=', charge.subscription_id).executeTakeFirstOrThrow();
-      return { ...sent, charge, zone: subscription.timezone };
+      const sent = await refundPayment(engine, { orderNumber, amount: amountText, reason, actor: operatorActor() });
+      const subscription = await engine.db.selectFrom('subscriptions').select('timezone').where('id', '=', sent.charge.subscription_id).executeTakeFirstOrThrow();
+      return { ...sent, zone: subscription.timezone };
     });
     const { refund, outcome, charge, zone } = result;
     if (args.json) {

@@ -298,6 +298,8 @@ export async function insertRows(tx: Tx, rows: EnrolmentRow[], ctx: EnrolContext
 }
 
 export interface EnrolOptions extends EnrolContext {
+  /** How the input names its fields, for messages (the CLI's option names by default). */
+  fieldNames?: EnrolFieldNames;
   /** Enrol even when a live subscription has the same e-mail, card token and plan. */
   allowDuplicate?: boolean;
 }
@@ -314,7 +316,7 @@ export type EnrolResult =
  * ValidationError; a repeat or a duplicate is an answer, not an error.
  */
 export async function enrol(db: Db, input: EnrolInput, options: EnrolOptions): Promise<EnrolResult> {
-  const result = validateEnrolment(input, options.now);
+  const result = validateEnrolment(input, options.now, options.fieldNames);
   if (!result.ok) throw new ValidationError(result.problems);
   const row = result.row;
   try {

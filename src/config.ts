@@ -39,6 +39,7 @@ export const ENV_VARS = [
   { name: 'REBILL_PUBLIC_URL', default: 'http://localhost:8080', doc: 'How the gateway and customers reach this worker: `noticeUrl`, `backUrl` and e-mailed links are built from it. Must be `https://` in production.', shown: 'without-credentials' },
   { name: 'REBILL_HOST', default: '127.0.0.1', doc: 'Address the worker (and its built-in sandbox) listens on: `127.0.0.1` answers this machine only; `0.0.0.0` every interface (in a container, or behind a proxy on another host).' },
   { name: 'REBILL_PORT', default: '8080', doc: 'Port the worker listens on (health, metrics, notices, return page, payment links).' },
+  { name: 'REBILL_API_RATE_LIMIT', default: '600', doc: 'Requests each API key may make per minute on each worker (bursts up to as many); more get `429` with `Retry-After`.' },
   { name: 'REBILL_MERCHANT_NAME', default: 'rebill', doc: 'Your business name, shown to customers on pages and in e-mails, and the name their e-mails come from.' },
   { name: 'REBILL_SUPPORT_EMAIL', default: 'support@example.com', doc: 'Where customers are told to write for help (pages and e-mails); a plain address such as help@shop.example.' },
   { name: 'SMTP_URL', default: undefined, doc: 'Send customer e-mails over SMTP, e.g. `smtp://user:pass@mail.example.com:587` (`smtps://` for implicit TLS); its password is never shown. Unset: each message is written as an `.eml` file (refused in production).', shown: 'without-credentials' },
@@ -95,6 +96,8 @@ export interface Config {
     sandboxPort: number;
   };
   http: { publicUrl: string; host: string; port: number };
+  /** The HTTP API: requests per minute per key, on each worker. */
+  api: { ratePerMinute: number };
   merchant: { name: string; supportEmail: string; operatorEmail: string };
   billing: { doublePayment: 'refund' | 'flag'; stopOnDispute: boolean };
   email: {
@@ -335,6 +338,7 @@ export function loadConfig(env: Env = process.env): Config {
       sandboxPort,
     },
     http: { publicUrl, host, port: integer('REBILL_PORT', 0, 65535) },
+    api: { ratePerMinute: integer('REBILL_API_RATE_LIMIT', 1, 1_000_000) },
     merchant: { name: merchantName, supportEmail, operatorEmail },
     billing: { doublePayment: doublePayment === 'flag' ? 'flag' : 'refund', stopOnDispute: boolean('REBILL_STOP_ON_DISPUTE') },
     email: {

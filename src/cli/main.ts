@@ -1,6 +1,7 @@
 /** `rebill <command>`: the admin CLI and the worker's entry point. */
 import { systemClock } from '../lib/clock.ts';
 import { escapeControlCharacters } from '../lib/printable.ts';
+import { apiKeyCommand } from './api-key.command.ts';
 import { calendarCommand } from './calendar.command.ts';
 import { cancelCommand } from './cancel.command.ts';
 import { EXIT_USAGE, UsageError, createContext, parseCommandArgs, reportError, type Command, type Output } from './command.ts';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   updateTokenCommand,
   refundCommand,
   calendarCommand,
+  apiKeyCommand,
   migrateCommand,
   workerCommand,
   sandboxCommand,

@@ -204,6 +204,63 @@ export interface EventsTable {
   recorded_at: AuditTime;
 }
 
+export interface ApiKeysTable {
+  id: Generated<number>;
+  name: string;
+  /** The public part of the key, to find it; the secret part is only kept as a SHA-256 hash. */
+  lookup_id: string;
+  secret_hash: Buffer;
+  read_only: boolean;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+export interface ApiIdempotencyTable {
+  api_key_id: number;
+  idempotency_key: string;
+  request_hash: Buffer;
+  /** null while the first request is still being answered. */
+  response_status: number | null;
+  response_body: string | null;
+  created_at: Date;
+}
+
+export interface WebhookEndpointsTable {
+  id: Generated<number>;
+  url: string;
+  event_types: string[];
+  /** Signs every delivery; shown once when the endpoint is added, never logged. */
+  secret: string;
+  created_at: Date;
+  removed_at: Date | null;
+}
+
+export interface WebhookSequencesTable {
+  subscription_id: string;
+  last_sequence: number;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  event_id: string;
+  endpoint_id: number;
+  subscription_id: string;
+  sequence: number;
+  type: string;
+  body: string;
+  status: Generated<WebhookDeliveryStatus>;
+  attempts: Generated<number>;
+  next_attempt_at: Date;
+  claimed_until: Date | null;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: Date | null;
+  created_at: Date;
+}
+
 export interface Database {
   subscriptions: SubscriptionsTable;
   payment_methods: PaymentMethodsTable;
@@ -214,6 +271,11 @@ export interface Database {
   payment_links: PaymentLinksTable;
   payment_link_tokens: PaymentLinkTokensTable;
   events: EventsTable;
+  api_keys: ApiKeysTable;
+  api_idempotency: ApiIdempotencyTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_sequences: WebhookSequencesTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export type Subscription = Selectable<SubscriptionsTable>;
@@ -227,3 +289,6 @@ export type ProviderNotice = Selectable<ProviderNoticesTable>;
 export type EventRow = Selectable<EventsTable>;
 export type OutboxMessage = Selectable<EmailOutboxTable>;
 export type PaymentLink = Selectable<PaymentLinksTable>;
+export type ApiKey = Selectable<ApiKeysTable>;
+export type WebhookEndpoint = Selectable<WebhookEndpointsTable>;
+export type WebhookDelivery = Selectable<WebhookDeliveriesTable>;

@@ -25,6 +25,9 @@ import { QUEUES, createBoss, createQueues, queuedChargeJobs } from '../jobs/queu
 import { scheduleDueRenewals } from '../billing/schedule-renewals.job.ts';
 import type { Db } from '../db/connect.ts';
 import { setUpGateway } from './gateway-setup.ts';
+import { apiRoutes } from '../api/router.ts';
+import { forgetOldIdempotencyKeys } from '../api/idempotency.ts';
+import { defaultProviderName } from '../payment-providers.ts';
 import { createMetrics } from '../lib/metrics.ts';
 
 export interface RunningWorker {
@@ -102,6 +105,7 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
           businessNoticesConfirmed: await confirmBusinessNotices(engine),
           reminders: await db.transaction().execute((tx) => queueDueReminders(tx, notificationSettings(config), boss, clock.now())),
           ...(await sweepOutbox(mail)),
+          idempotencyKeysForgotten: await forgetOldIdempotencyKeys(db, clock.now()),
         };
         if (Object.values(report).some((n) => n > 0)) logger.info(report, 'janitor pass');
       }, logger),
@@ -120,6 +124,7 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
         ...operationsRoutes(db, metrics.registry, logger),
         ...inboundRoutes(engine, { merchant: config.merchant, pokeJanitor: () => janitor.poke() }),
         ...paymentLinkRoutes({ db, clock, logger, providers: gateway.providers, merchant: config.merchant }),
+        ...apiRoutes({ engine, boss, provider: defaultProviderName(config) }, { ratePerMinute: config.api.ratePerMinute }),
       ],
       config.http.port,
       logger,

@@ -29,6 +29,8 @@ export interface QueriedPayment {
   readonly outcome: ChargeOutcome;
   /** The provider reports a chargeback (or fraud return) on this payment. */
   readonly chargedBack: boolean;
+  /** The provider reports a completed refund of (part of) this payment; absent when it does not say. */
+  readonly refunded?: boolean;
 }
 
 export type ChargeQueryResult =

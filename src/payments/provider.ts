@@ -97,6 +97,48 @@ export type BusinessConfirmation =
   /** The provider could not be asked or did not answer clearly: ask again later. */
   | { kind: 'unresolved'; reason: string };
 
+/** A provider's day, both ends inclusive: what "the payments of 2026-12-01" means in its time zone. */
+export interface SettlementWindow {
+  /** The day as written, `YYYY-MM-DD`. */
+  readonly day: string;
+  readonly from: Date;
+  readonly to: Date;
+}
+
+/** A successful payment as the provider's daily list shows it (`order_lists`). */
+export interface SettledPayment {
+  /** Our reference (the order number), as listed. */
+  readonly reference: string;
+  readonly paymentId: string;
+  /** The amount as money, or null when it cannot be read as such in the listed currency. */
+  readonly money: Money | null;
+  /** Amount and currency as listed, for the record. */
+  readonly amountText: string;
+  readonly currency: string;
+  readonly paidAt: Date | null;
+}
+
+/** A refund, chargeback or other business order as the provider's daily list shows it (`order_lists`). */
+export interface ListedBusinessOrder {
+  readonly category: 'refund' | 'chargeback' | 'other';
+  /** The provider's own word for it, as listed. */
+  readonly type: string;
+  /** The payment it is about: our reference and the provider's payment id. */
+  readonly reference: string;
+  readonly paymentId: string;
+  /** How much was refunded or charged back, or null when it cannot be read as money. */
+  readonly money: Money | null;
+  readonly amountText: string;
+  readonly currency: string;
+  readonly state: 'done' | 'failed' | 'pending' | 'other';
+  /** When it happened (or, lacking that, when the payment did). */
+  readonly at: Date | null;
+}
+
+export type ListPage<Row> =
+  | { kind: 'page'; page: number; totalPages: number; rows: Row[] }
+  | { kind: 'error'; reason: string };
+
 export interface InboundReader {
   /** The exact response body that tells the provider a notice was received. */
   readonly acknowledgement: string;
@@ -126,6 +168,12 @@ export interface PaymentProvider {
   queryRefund?(refund: { reference: string; refundId: string | null }): Promise<RefundQueryResult>;
   /** Asks the provider about a business notice it sent (`signed_notices` providers need this for refunds and disputes). */
   confirmBusiness?(message: BusinessMessage): Promise<BusinessConfirmation>;
+  /** The provider's day in its own time zone (`order_lists`); throws a ValidationError for a day that is not `YYYY-MM-DD`. */
+  settlementWindow?(day: string): SettlementWindow;
+  /** One page (from 1) of the successful payments in a window (`order_lists`). */
+  listSettledPayments?(window: SettlementWindow, page: number): Promise<ListPage<SettledPayment>>;
+  /** One page (from 1) of the refunds, chargebacks and other business orders in a window (`order_lists`). */
+  listBusinessOrders?(window: SettlementWindow, page: number): Promise<ListPage<ListedBusinessOrder>>;
   close(): Promise<void>;
 }
 
@@ -138,7 +186,7 @@ export class CapabilityError extends Error {
 }
 
 /** The provider's implementation of an operation, or a clear error when it has none. */
-export function operation<K extends 'chargeToken' | 'queryCharge' | 'refund' | 'queryRefund' | 'confirmBusiness'>(
+export function operation<K extends 'chargeToken' | 'queryCharge' | 'refund' | 'queryRefund' | 'confirmBusiness' | 'settlementWindow' | 'listSettledPayments' | 'listBusinessOrders'>(
   provider: PaymentProvider,
   name: K,
   capability: Capability,

@@ -11,6 +11,8 @@ import { OceanpaymentClient, type OceanpaymentClientOptions } from './client.ts'
 import { parseBrowserReturn, parseNotice, type ParsedNotice } from './notice.ts';
 import { secureCodeForTerminal, type MerchantCredentials } from './sign.ts';
 import { serviceModeForSequence } from './service-mode.ts';
+import { businessOrders, gatewayDay, settledPayments } from './settlement.ts';
+import { GATEWAY_UTC_OFFSET_MINUTES } from './gateway-time.ts';
 
 export const OCEANPAYMENT = 'oceanpayment';
 
@@ -58,6 +60,7 @@ export function oceanpaymentProvider(options: OceanpaymentClientOptions): Oceanp
             money: moneyFromGatewayAmount(entry.amount, entry.currency),
             outcome: entry.outcome,
             chargedBack: entry.raw.chargeBack_status === '1',
+            refunded: entry.raw.refund_status === '1',
           }),
         ),
       };
@@ -89,6 +92,10 @@ export function oceanpaymentProvider(options: OceanpaymentClientOptions): Oceanp
     },
 
     confirmBusiness: (message) => confirmBusiness(provider, message),
+
+    settlementWindow: (day) => gatewayDay(day, options.gatewayUtcOffsetMinutes ?? GATEWAY_UTC_OFFSET_MINUTES),
+    listSettledPayments: (window, page) => settledPayments(client, window, page),
+    listBusinessOrders: (window, page) => businessOrders(client, window, page),
 
     close: () => client.close(),
   };

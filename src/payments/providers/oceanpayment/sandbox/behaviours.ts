@@ -13,7 +13,8 @@ export type Behaviour =
   | 'pending'
   | 'duplicate-notice'
   | 'out-of-order'
-  | 'decline-once';
+  | 'decline-once'
+  | 'lost-notice';
 
 export interface BehaviourRow {
   readonly prefix: string;
@@ -29,6 +30,7 @@ export const BEHAVIOURS: readonly BehaviourRow[] = [
   { prefix: 'out-of-order', behaviour: 'out-of-order', description: 'approved; the approval notice, then a stale pending notice for the same payment' },
   { prefix: 'decline-once', behaviour: 'decline-once', description: 'declined 80022 on the first charge of this token, approved afterwards' },
   { prefix: 'timeout', behaviour: 'timeout', description: 'booked as approved, but no answer (held until the client gives up) and no notice: only a query reveals it' },
+  { prefix: 'lost-notice', behaviour: 'lost-notice', description: 'payment_status -1 without pay_url; after pendingNoticeDelayMs it is approved, but its notice is lost: only a query or the day\'s order list reveals it' },
   { prefix: 'pending', behaviour: 'pending', description: 'payment_status -1 without pay_url; after pendingNoticeDelayMs it is approved and the notice sent' },
   { prefix: '3ds', behaviour: '3ds', description: 'payment_status -1 with a pay_url (80093 pending notice); the customer\'s choice on the page decides' },
 ];

@@ -108,6 +108,7 @@ function initialResult(behaviour: Behaviour, earlierChargesOfToken: number): { s
     case '3ds':
       return { status: 'action_required', details: RESULT_DETAILS.awaiting3ds };
     case 'pending':
+    case 'lost-notice':
       return { status: 'pending', details: RESULT_DETAILS.pending };
     case 'approve':
     case 'timeout':
@@ -127,10 +128,15 @@ function rollFault(context: SandboxContext): FaultKind {
 
 /**
  * Like the gateway (seed 002), every charge with a noticeUrl gets a notice, except the `timeout`
- * behaviour whose point is that only a query can reveal the charge.
+ * and `lost-notice` behaviours, whose point is that only a query (or the order list) reveals the charge.
  */
 function scheduleNotices(context: SandboxContext, index: number, behaviour: Behaviour, noticeUrl: string, payUrl: string): void {
   const { ledger, notices } = context;
+  if (behaviour === 'lost-notice') {
+    // Approved at the gateway; the notice that would say so never reaches the merchant.
+    context.timers.after(context.pendingNoticeDelayMs, () => ledger.settle(index, 'approved', RESULT_DETAILS.approved, Date.now()));
+    return;
+  }
   if (behaviour === 'pending') {
     context.timers.after(context.pendingNoticeDelayMs, () => {
       // The ledger changes first, so a query made when the notice arrives agrees with it.

@@ -34,6 +34,7 @@ export const ENV_VARS = [
   { name: 'OCEANPAYMENT_GATEWAY_URL', default: 'https://test-secure.oceanpayment.com', doc: 'Base of `/gateway/direct/pay`. Live: `https://secure.oceanpayment.com`. Without an account, setting it points rebill at a sandbox run with `rebill sandbox` instead of the built-in one.', shown: 'without-credentials' },
   { name: 'OCEANPAYMENT_QUERY_URL', default: 'https://test-query.oceanpayment.com', doc: 'Base of `/service/check/normal`. Live: `https://query.oceanpayment.com`. Without an account: the gateway URL.', shown: 'without-credentials' },
   { name: 'OCEANPAYMENT_TIMEOUT_MS', default: '60000', doc: 'How long a charge or query may take before its outcome counts as unknown (then resolved by query).' },
+  { name: 'OCEANPAYMENT_UTC_OFFSET_MINUTES', default: '480', doc: "The gateway's time zone, in minutes east of UTC (UTC+8 per its documentation): the order lists' times, and which instants a day passed to `rebill reconcile` covers." },
   { name: 'OCEANPAYMENT_METHODS', default: 'Credit Card', doc: 'The `methods` field sent with charges.' },
   { name: 'REBILL_SANDBOX_PORT', default: '8081', doc: 'Port of the built-in sandbox the worker starts when no account is configured (CLI commands such as `resolve` reach it there; 0: any free port).' },
   { name: 'REBILL_PUBLIC_URL', default: 'http://localhost:8080', doc: 'How the gateway and customers reach this worker: `noticeUrl`, `backUrl` and e-mailed links are built from it. Must be `https://` in production.', shown: 'without-credentials' },
@@ -51,6 +52,7 @@ export const ENV_VARS = [
   { name: 'REBILL_OPERATOR_EMAIL', default: undefined, doc: 'Where rebill tells your team what needs a person: confirmed chargebacks and fraud returns, refunds that failed (default: `REBILL_SUPPORT_EMAIL`).' },
   { name: 'REBILL_DOUBLE_PAYMENT', default: 'refund', doc: 'A period paid twice, or a payment after the subscription ended: `refund` the extra payment automatically (and tell the customer), or only `flag` it in the event log.' },
   { name: 'REBILL_STOP_ON_DISPUTE', default: 'true', doc: 'A confirmed chargeback or fraud return ends the subscription (no more renewals); `false` keeps renewing.' },
+  { name: 'REBILL_RECONCILE_CRON', default: '0 1 * * *', doc: "When the worker reconciles the provider's previous day (cron, UTC; the default is 09:00 at UTC+8, once the gateway's day is over). `off`: never by itself (`rebill reconcile` still works)." },
   { name: 'REBILL_RETRY_SCHEDULE', default: '1d,3d,5d,7d', doc: 'Dunning: retries after a failed renewal, counted from the first failure; after the last the subscription is `unpaid`.' },
   { name: 'REBILL_CHARGE_CONCURRENCY', default: '64', doc: 'Charges in flight at once per worker.' },
   { name: 'REBILL_CHARGE_BATCH_SIZE', default: '32', doc: 'Charge jobs a worker claims and records together in one transaction.' },
@@ -94,6 +96,8 @@ export interface Config {
     timeoutMs: number;
     methods: string;
     sandboxPort: number;
+    /** The gateway's zone, minutes east of UTC. */
+    utcOffsetMinutes: number;
   };
   http: { publicUrl: string; host: string; port: number };
   /** The HTTP API: requests per minute per key, on each worker. */
@@ -120,6 +124,8 @@ export interface Config {
     janitorIntervalMs: number;
     shutdownGraceMs: number;
   };
+  /** The daily reconciliation job's cron (UTC), or null when it is off. */
+  reconcileCron: string | null;
   clockOffsetMs: number;
   logLevel: string;
 }
@@ -336,6 +342,7 @@ export function loadConfig(env: Env = process.env): Config {
       timeoutMs: integer('OCEANPAYMENT_TIMEOUT_MS', 100, 600_000),
       methods: raw('OCEANPAYMENT_METHODS') ?? 'Credit Card',
       sandboxPort,
+      utcOffsetMinutes: integer('OCEANPAYMENT_UTC_OFFSET_MINUTES', -840, 840),
     },
     http: { publicUrl, host, port: integer('REBILL_PORT', 0, 65535) },
     api: { ratePerMinute: integer('REBILL_API_RATE_LIMIT', 1, 1_000_000) },
@@ -361,6 +368,7 @@ export function loadConfig(env: Env = process.env): Config {
       janitorIntervalMs: duration('REBILL_JANITOR_INTERVAL', 100),
       shutdownGraceMs: integer('REBILL_SHUTDOWN_GRACE_MS', 0, 3_600_000),
     },
+    reconcileCron: cronSetting(raw('REBILL_RECONCILE_CRON') ?? 'off', problems),
     clockOffsetMs: integer('REBILL_CLOCK_OFFSET_MS', -86_400_000, 86_400_000),
     logLevel,
   };
@@ -379,6 +387,17 @@ function secretsIn(env: Env): string[] {
     const entries = value.split(',').map((entry) => entry.trim());
     return [value, ...entries, ...entries.map((entry) => entry.replace(/^[^:=]*[:=]/, '').trim())];
   });
+}
+
+/** Five cron fields of digits, `*`, `/`, `,` and `-`, or `off`. */
+function cronSetting(text: string, problems: string[]): string | null {
+  if (text.toLowerCase() === 'off') return null;
+  const fields = text.split(/\s+/);
+  if (fields.length !== 5 || fields.some((f) => !/^[\d*/,-]+$/.test(f))) {
+    problems.push(`REBILL_RECONCILE_CRON must be a five-field cron expression in UTC such as "0 1 * * *" (01:00 every day), or off, got "${text.slice(0, 60)}"`);
+    return null;
+  }
+  return text;
 }
 
 function hostOf(url: string): string | null {

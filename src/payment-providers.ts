@@ -19,6 +19,7 @@ export function createPaymentProviders(config: Config, endpoints: ProviderEndpoi
     credentials: config.gateway.credentials,
     timeoutMs: config.gateway.timeoutMs,
     methods: config.gateway.methods,
+    gatewayUtcOffsetMinutes: config.gateway.utcOffsetMinutes,
   });
   return new PaymentProviders([oceanpayment, ...extra], OCEANPAYMENT);
 }

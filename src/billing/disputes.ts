@@ -10,7 +10,7 @@ import type { Money } from '../lib/money.ts';
 import { applyToInvoice } from '../payments/invoices/invoice-machine.ts';
 import { invoiceStateOf, lockInvoices } from '../payments/invoices/invoice.repo.ts';
 import { nextChargebackStep } from '../payments/transactions/chargeback-machine.ts';
-import { childrenOf, insertTransactions, lockTransactions } from '../payments/transactions/transaction.repo.ts';
+import { childTransaction, childrenOf, insertTransactions, lockTransactions } from '../payments/transactions/transaction.repo.ts';
 import { lockSubscriptions, stateOf } from '../subscriptions/subscription.repo.ts';
 import { applyEvent } from '../subscriptions/transitions.ts';
 import { ChangeSet, commitChanges } from './commit.ts';
@@ -37,30 +37,18 @@ export async function recordChargeback(tx: Tx, dispute: ConfirmedDispute, ctx: R
   const step = nextChargebackStep(earlier.length ? (earlier[0]!.status as 'succeeded' | 'reversed') : null, { kind: 'confirmed' });
   if (!step.changed) return { recorded: false, why: step.why };
   const money = dispute.money ?? { amountMinor: charge.amount_minor, currency: charge.currency };
-  const [chargeback] = await insertTransactions(tx, [{
+  const [chargeback] = await insertTransactions(tx, [childTransaction(charge, {
     kind: 'chargeback',
-    subscription_id: charge.subscription_id,
-    invoice_id: charge.invoice_id,
-    parent_id: charge.id,
-    period: charge.period,
-    provider: charge.provider,
-    provider_account: charge.provider_account,
     reference: `${charge.reference}-CB${earlier.length + 1}`,
-    provider_reference: null,
-    amount_minor: money.amountMinor,
+    amountMinor: money.amountMinor,
     currency: money.currency,
     status: step.status,
-    decline_class: null,
-    provider_code: null,
-    provider_message: null,
-    action_url: null,
-    failure_reason: null,
     reason: dispute.category,
-    details: JSON.stringify({ category: dispute.category }),
-    requested_at: ctx.now,
-    next_query_at: null,
-    resolved_at: ctx.now,
-  }]);
+    details: { category: dispute.category },
+    requestedAt: ctx.now,
+    nextQueryAt: null,
+    resolvedAt: ctx.now,
+  })]);
   const changes = new ChangeSet();
   const applied = applyToInvoice(invoiceStateOf(invoice), { type: 'chargeback_confirmed', amountMinor: money.amountMinor });
   if (!applied.ok) throw new Error(`invoice ${invoice.id}: ${applied.refusal}`);

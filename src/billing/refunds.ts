@@ -15,7 +15,7 @@ import { invoiceStateOf, lockInvoices } from '../payments/invoices/invoice.repo.
 import type { RefundRequestOutcome } from '../payments/outcomes.ts';
 import { operation } from '../payments/provider.ts';
 import { nextRefundStep, type RefundResolution, type RefundStatus } from '../payments/transactions/refund-machine.ts';
-import { childrenOf, findTransactionByReference, insertTransactions, lockTransactions, toUpdate } from '../payments/transactions/transaction.repo.ts';
+import { childTransaction, childrenOf, findTransactionByReference, insertTransactions, lockTransactions, toUpdate } from '../payments/transactions/transaction.repo.ts';
 import { lockSubscriptions } from '../subscriptions/subscription.repo.ts';
 import { ChangeSet, commitChanges } from './commit.ts';
 import { answerDeadlineMs, recordContext, type BillingEngine } from './engine.ts';
@@ -101,31 +101,19 @@ export async function commitRefund(tx: Tx, engine: BillingEngine, ask: RefundAsk
     );
   }
   const full = money.amountMinor === charge.amount_minor;
-  const [refund] = await insertTransactions(tx, [{
+  const [refund] = await insertTransactions(tx, [childTransaction(charge, {
     kind: 'refund',
-    subscription_id: charge.subscription_id,
-    invoice_id: charge.invoice_id,
-    parent_id: charge.id,
-    period: charge.period,
-    provider: charge.provider,
-    provider_account: charge.provider_account,
     reference: refundNumberFor(charge.reference, children.filter((c) => c.kind === 'refund').length + 1),
-    provider_reference: null,
-    amount_minor: money.amountMinor,
+    amountMinor: money.amountMinor,
     currency: money.currency,
     status: 'sending',
-    decline_class: null,
-    provider_code: null,
-    provider_message: null,
-    action_url: null,
-    failure_reason: null,
     reason,
-    details: JSON.stringify({ refund_type: full ? 'full' : 'partial', ...(ask.automatic ? { automatic: ask.automatic } : {}) }),
-    requested_at: now,
+    details: { refund_type: full ? 'full' : 'partial', ...(ask.automatic ? { automatic: ask.automatic } : {}) },
+    requestedAt: now,
     // Unanswered by then (a crash, a timeout): the janitor asks the provider about it.
-    next_query_at: new Date(now.getTime() + answerDeadlineMs(engine)),
-    resolved_at: null,
-  }]);
+    nextQueryAt: new Date(now.getTime() + answerDeadlineMs(engine)),
+    resolvedAt: null,
+  })]);
   const changes = new ChangeSet();
   changes.events.push({
     subscriptionId: charge.subscription_id,
@@ -258,4 +246,65 @@ export async function recordRefundOutcomes(tx: Tx, reports: readonly RefundRepor
 function automaticReason(refund: PaymentTransaction): NonNullable<RefundData['automatic']> | null {
   const automatic = refund.details.automatic;
   return automatic === 'double_payment' || automatic === 'paid_after_cancel' ? automatic : null;
+}
+
+export interface FoundRefund {
+  /** The payment it refunds. */
+  chargeId: number;
+  money: Money;
+  actor: string;
+  /** How it was found and confirmed, for the event log. */
+  note: string;
+}
+
+export type FoundRefundRecorded = { recorded: true; refund: PaymentTransaction } | { recorded: false; why: string };
+
+/**
+ * A refund the provider made that rebill never asked for (from its back office, say), once a
+ * signed query has confirmed it: recorded as a succeeded refund of its payment, its invoice's
+ * net paid lowered and the customer told, like any refund. Never more than is left of the payment.
+ */
+export async function recordFoundRefund(tx: Tx, found: FoundRefund, ctx: RecordContext): Promise<FoundRefundRecorded> {
+  const seen = await tx.selectFrom('payment_transactions').select(['subscription_id']).where('id', '=', found.chargeId).executeTakeFirst();
+  if (!seen) return { recorded: false, why: `no payment ${found.chargeId}` };
+  const [subscription] = await lockSubscriptions(tx, [seen.subscription_id]);
+  const [charge] = await lockTransactions(tx, [found.chargeId]);
+  if (!subscription || !charge || charge.kind !== 'charge' || charge.status !== 'succeeded') return { recorded: false, why: 'not a successful payment' };
+  const [invoice] = await lockInvoices(tx, [charge.invoice_id]);
+  const children = await childrenOf(tx, [charge.id]);
+  const left = refundableMinor(charge, children);
+  if (found.money.currency !== charge.currency || found.money.amountMinor <= 0 || found.money.amountMinor > left) {
+    return {
+      recorded: false,
+      why: `a refund of ${displayMoney(found.money)} does not fit order ${charge.reference} (${displayMoney({ amountMinor: left, currency: charge.currency })} left to refund)`,
+    };
+  }
+  const [refund] = await insertTransactions(tx, [childTransaction(charge, {
+    kind: 'refund',
+    reference: refundNumberFor(charge.reference, children.filter((c) => c.kind === 'refund').length + 1),
+    amountMinor: found.money.amountMinor,
+    currency: found.money.currency,
+    status: 'succeeded',
+    reason: found.note,
+    details: { refund_type: found.money.amountMinor === charge.amount_minor ? 'full' : 'partial', found_by: 'reconciliation' },
+    requestedAt: ctx.now,
+    nextQueryAt: null,
+    resolvedAt: ctx.now,
+  })]);
+  const changes = new ChangeSet();
+  const applied = applyToInvoice(invoiceStateOf(invoice!), { type: 'refund_completed', amountMinor: found.money.amountMinor });
+  if (!applied.ok) throw new Error(`invoice ${invoice!.id}: ${applied.refusal}`);
+  changes.invoices.set(invoice!.id, { id: invoice!.id, state: applied.state, paidAt: null });
+  changes.events.push({
+    subscriptionId: subscription.id,
+    transactionId: refund!.id,
+    type: 'refund_succeeded',
+    actor: found.actor,
+    reason: found.note,
+    occurredAt: ctx.now,
+    data: refundData(refund!, charge, { refund_status: 'none -> succeeded', found_by: 'reconciliation' }),
+  });
+  changes.records.push({ kind: 'refund', subscription, refund: refund!, charge, automatic: null });
+  await commitChanges(tx, changes, { now: ctx.now, followUps: ctx.followUps });
+  return { recorded: true, refund: refund! };
 }

@@ -10,6 +10,7 @@ import { importCommand } from './import.command.ts';
 import { listCommand } from './list.command.ts';
 import { migrateCommand } from './migrate.command.ts';
 import { resolveCommand, retryCommand, updateTokenCommand } from './operator-commands.ts';
+import { reconcileCommand } from './reconcile.command.ts';
 import { refundCommand } from './refund.command.ts';
 import { sandboxCommand } from './sandbox.command.ts';
 import { showCommand } from './show.command.ts';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   resolveCommand,
   updateTokenCommand,
   refundCommand,
+  reconcileCommand,
   calendarCommand,
   apiKeyCommand,
   migrateCommand,

@@ -261,6 +261,51 @@ export interface WebhookDeliveriesTable {
   created_at: Date;
 }
 
+export type ReconciliationRunStatus = 'running' | 'done' | 'failed';
+
+/** One reconciliation of a provider's day with rebill's records. */
+export interface ReconciliationRunsTable {
+  id: Generated<number>;
+  provider: string;
+  /** The provider's calendar day, `YYYY-MM-DD` (in its time zone). */
+  day: string;
+  window_from: Date;
+  window_to: Date;
+  status: ReconciliationRunStatus;
+  actor: string;
+  started_at: Date;
+  /** Moved on as pages are read: a running run whose heartbeat stopped was abandoned (its process died). */
+  heartbeat_at: Date;
+  finished_at: Date | null;
+  pages_read: Generated<number>;
+  pages_total: Generated<number>;
+  payments_compared: Generated<number>;
+  business_compared: Generated<number>;
+  matched: Generated<number>;
+  fixed: Generated<number>;
+  flagged: Generated<number>;
+  error: string | null;
+}
+
+/** What a run fixed (through the normal commit path) or flagged for a person. */
+export interface ReconciliationItemsTable {
+  id: Generated<number>;
+  run_id: number;
+  outcome: 'fixed' | 'flagged';
+  kind: string;
+  /** The order number (our reference) it is about. */
+  reference: string;
+  provider_reference: string | null;
+  subscription_id: string | null;
+  transaction_id: number | null;
+  /** As the provider listed it. */
+  provider_amount: string | null;
+  provider_currency: string | null;
+  rebill_amount_minor: ColumnType<number | null, number | null, number | null>;
+  rebill_currency: string | null;
+  detail: string;
+}
+
 export interface Database {
   subscriptions: SubscriptionsTable;
   payment_methods: PaymentMethodsTable;
@@ -276,6 +321,8 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_sequences: WebhookSequencesTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  reconciliation_runs: ReconciliationRunsTable;
+  reconciliation_items: ReconciliationItemsTable;
 }
 
 export type Subscription = Selectable<SubscriptionsTable>;
@@ -292,3 +339,5 @@ export type PaymentLink = Selectable<PaymentLinksTable>;
 export type ApiKey = Selectable<ApiKeysTable>;
 export type WebhookEndpoint = Selectable<WebhookEndpointsTable>;
 export type WebhookDelivery = Selectable<WebhookDeliveriesTable>;
+export type ReconciliationRun = Selectable<ReconciliationRunsTable>;
+export type ReconciliationItem = Selectable<ReconciliationItemsTable>;

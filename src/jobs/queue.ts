@@ -15,6 +15,8 @@ export const QUEUES = {
   schedule: 'schedule-renewals',
   /** One job per outbox message. */
   email: 'deliver-email',
+  /** The daily reconciliation with the payment providers. */
+  reconcile: 'reconcile-day',
 } as const;
 
 export const BOSS_SCHEMA = 'pgboss';
@@ -69,6 +71,8 @@ export async function createQueues(boss: PgBoss): Promise<void> {
   await boss.createQueue(QUEUES.schedule, { ...common, retryLimit: 0, expireInSeconds: 600 });
   // Delivery retries are decided per message (the outbox knows what is safe to resend).
   await boss.createQueue(QUEUES.email, { ...common, retryLimit: 0, expireInSeconds: 600 });
+  // A day of 100,000 payments takes minutes; a failed run is retried (it changes nothing twice).
+  await boss.createQueue(QUEUES.reconcile, { ...common, retryLimit: 3, retryDelay: 600, expireInSeconds: 3600 });
 }
 
 /** Inserts charge jobs inside the caller's transaction, so they exist exactly when its changes do. */

@@ -10,6 +10,8 @@ export interface Metrics {
   readonly requestErrors: Counter;
   readonly unresolvedAttempts: Gauge<'status'>;
   readonly emails: Counter<'result'>;
+  readonly reconciliationItems: Counter<'outcome' | 'kind'>;
+  readonly reconciliationFlagged: Gauge<'provider'>;
 }
 
 export function createMetrics(collectUnresolved: () => Promise<Record<string, number>>): Metrics {
@@ -61,5 +63,17 @@ export function createMetrics(collectUnresolved: () => Promise<Record<string, nu
     labelNames: ['result'],
     registers: [registry],
   });
-  return { registry, charges, notices, gatewayLatency, dueToSentLag, requestErrors, unresolvedAttempts, emails };
+  const reconciliationItems = new Counter({
+    name: 'rebill_reconciliation_items_total',
+    help: 'What daily reconciliation with the provider fixed or flagged for a person, by kind',
+    labelNames: ['outcome', 'kind'],
+    registers: [registry],
+  });
+  const reconciliationFlagged = new Gauge({
+    name: 'rebill_reconciliation_flagged',
+    help: 'Items the latest reconciliation run flagged for a person (0: the day matched)',
+    labelNames: ['provider'],
+    registers: [registry],
+  });
+  return { registry, charges, notices, gatewayLatency, dueToSentLag, requestErrors, unresolvedAttempts, emails, reconciliationItems, reconciliationFlagged };
 }

@@ -29,6 +29,7 @@ import { apiRoutes } from '../api/router.ts';
 import { forgetOldIdempotencyKeys } from '../api/idempotency.ts';
 import { defaultProviderName } from '../payment-providers.ts';
 import { createMetrics } from '../lib/metrics.ts';
+import { reconcilePreviousDays } from '../reconciliation/reconcile.job.ts';
 
 export interface RunningWorker {
   readonly port: number;
@@ -115,6 +116,12 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
     // The tick: pg-boss's cron creates one job per minute across all workers.
     await boss.schedule(QUEUES.schedule, '* * * * *');
     await boss.work(QUEUES.schedule, async () => scheduler.run());
+    if (config.reconcileCron) {
+      await boss.schedule(QUEUES.reconcile, config.reconcileCron);
+      await boss.work(QUEUES.reconcile, async () => reconcilePreviousDays(engine, { ...notificationSettings(config), boss }));
+    } else {
+      await boss.unschedule(QUEUES.reconcile);
+    }
     await boss.work<EmailJob>(QUEUES.email, { batchSize: 10, pollingIntervalSeconds: 1 }, async (jobs) => {
       for (const job of jobs) await deliverMessage(mail, job.data.messageId);
     });
@@ -153,6 +160,7 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
           if (!drained) logger.warn({ in_flight: pump.inFlight }, 'shutdown deadline passed with charges in flight; the janitor will resolve them by query');
           await boss.offWork(QUEUES.schedule);
           await boss.offWork(QUEUES.email);
+          if (config.reconcileCron) await boss.offWork(QUEUES.reconcile);
           await janitor.stop();
           await scheduler.idle();
           await closeAll();

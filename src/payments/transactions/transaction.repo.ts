@@ -76,6 +76,48 @@ export async function insertTransactions(tx: Tx, rows: NewPaymentTransaction[]):
   return tx.insertInto('payment_transactions').values(rows).returningAll().execute();
 }
 
+/** What differs between a charge's refunds and chargebacks; the rest comes from the charge. */
+export interface ChildFields {
+  kind: 'refund' | 'chargeback';
+  reference: string;
+  amountMinor: number;
+  currency: string;
+  status: TransactionStatus;
+  reason: string;
+  details: Record<string, string>;
+  requestedAt: Date;
+  nextQueryAt: Date | null;
+  resolvedAt: Date | null;
+}
+
+/** A refund or chargeback of `charge`, as a row to insert. */
+export function childTransaction(charge: PaymentTransaction, fields: ChildFields): NewPaymentTransaction {
+  return {
+    kind: fields.kind,
+    subscription_id: charge.subscription_id,
+    invoice_id: charge.invoice_id,
+    parent_id: charge.id,
+    period: charge.period,
+    provider: charge.provider,
+    provider_account: charge.provider_account,
+    reference: fields.reference,
+    provider_reference: null,
+    amount_minor: fields.amountMinor,
+    currency: fields.currency,
+    status: fields.status,
+    decline_class: null,
+    provider_code: null,
+    provider_message: null,
+    action_url: null,
+    failure_reason: null,
+    reason: fields.reason,
+    details: JSON.stringify(fields.details),
+    requested_at: fields.requestedAt,
+    next_query_at: fields.nextQueryAt,
+    resolved_at: fields.resolvedAt,
+  };
+}
+
 export interface TransactionGlance {
   kind: TransactionKind;
   status: TransactionStatus;

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { DAY_MS, MINUTE_MS } from '../../src/lib/clock.ts';
 import { formatGatewayDateTime } from '../../src/payments/providers/oceanpayment/gateway-time.ts';
 import { reconcileDay, type ReconcileProgress } from '../../src/reconciliation/reconcile.ts';
+import { reconcilePreviousDays } from '../../src/reconciliation/reconcile.job.ts';
 import { PUBLIC_SHOP, useHarness } from '../support/engine-harness.ts';
 
 const START = new Date();
@@ -128,6 +129,15 @@ describe('daily reconciliation', () => {
     expect(run.run).toMatchObject({ status: 'done', payments_compared: 205, flagged: 205 });
     expect(new Set(run.items.map((i) => i.reference)).size).toBe(205);
     expect(progress.filter((p) => p.list === 'payments').map((p) => `${p.page}/${p.totalPages}`)).toEqual(['1/3', '2/3', '3/3']);
+  });
+
+  it("the daily job reconciles the gateway's last complete day, as the worker", async () => {
+    const later = new Date(h.clock.now().getTime() + DAY_MS);
+    h.clock.set(later.toISOString());
+    await reconcilePreviousDays(h.engine, ALERTS);
+    const [latest] = await h.db.db.selectFrom('reconciliation_runs').selectAll().orderBy('id', 'desc').limit(1).execute();
+    expect(latest).toMatchObject({ day: formatGatewayDateTime(new Date(later.getTime() - DAY_MS)).slice(0, 10), actor: 'worker', status: 'done' });
+    h.clock.set(START.toISOString());
   });
 
   it('refuses a day that has not begun, and a day that is not a date, changing nothing', async () => {

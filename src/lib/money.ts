@@ -123,3 +123,17 @@ export function sameGatewayAmount(received: string, money: Money): boolean {
 export function displayMoney(money: Money): string {
   return `${money.currency} ${formatAmount(money)}`;
 }
+
+/**
+ * The money a provider's decimal amount string means in `currency` ("10", "10.5", "10.00"), or
+ * null when it cannot mean any: at most 10 digits before the point and 2 after, as gateways send.
+ */
+export function moneyFromDecimal(text: string, currency: string): Money | null {
+  const match = /^(\d{1,10})(?:\.(\d{1,2}))?$/.exec(text);
+  if (!match || !/^[A-Z]{3}$/.test(currency)) return null;
+  const [, whole = '', fraction = ''] = match;
+  const exponent = currencyExponent(currency);
+  if (exponent === 0) return /^0*$/.test(fraction) ? { amountMinor: Number(whole), currency } : null;
+  if (exponent > 2) return null;
+  return { amountMinor: Number(whole + fraction.padEnd(exponent, '0')), currency };
+}

@@ -11,7 +11,7 @@ import { buildChargeForm, orderNumberProblem } from './charge-request.ts';
 import type { ChargeRequest } from './charge-request.ts';
 import { readChargeResponse } from './charge-response.ts';
 import { GATEWAY_UTC_OFFSET_MINUTES, utcOffsetProblem } from './gateway-time.ts';
-import { postForm } from './http.ts';
+import { postForm } from '../form-post.ts';
 import { buildOrderListForm, MAX_LIST_RESPONSE_BYTES, readBusinessOrderRow, readOrderListAnswer, readSuccessOrderRow } from './order-lists.ts';
 import type {
   BusinessOrderListRequest, BusinessOrderRow, OrderListPage, OrderListRequest, RowReader, SuccessOrderRow,

@@ -21,7 +21,7 @@ import { ValidationError } from '../../../lib/errors.ts';
 import { controlCharacterProblem } from '../../../lib/printable.ts';
 import { foreignAccountProblem, shown } from './answer-checks.ts';
 import { formatGatewayDateTime, parseGatewayDateTime } from './gateway-time.ts';
-import type { PostResult } from './http.ts';
+import type { PostResult } from '../form-post.ts';
 import { BUSINESS_ORDERS_LIST_REQUEST_FIELDS, ORDERS_LIST_REQUEST_FIELDS, sign } from './sign.ts';
 import type { MerchantCredentials, TerminalCredentials } from './sign.ts';
 import type { XmlElement } from './xml.ts';

@@ -18,7 +18,7 @@
 import { ValidationError } from '../../../lib/errors.ts';
 import { controlCharacterProblem } from '../../../lib/printable.ts';
 import { echoProblem, foreignAccountProblem, shown } from './answer-checks.ts';
-import type { PostResult } from './http.ts';
+import type { PostResult } from '../form-post.ts';
 import { REFUND_REQUEST_FIELDS, sign } from './sign.ts';
 import type { MerchantCredentials, TerminalCredentials } from './sign.ts';
 import { parseFlatXml } from './xml.ts';

@@ -1,5 +1,5 @@
 /**
- * One form POST to the gateway, with every way it can go wrong turned into a sentence: the
+ * One form POST to a provider's gateway (every provider here speaks form-encoded requests), with every way it can go wrong turned into a sentence: the
  * callers decide what a failure means (for a charge, always "outcome unknown").
  */
 import { request } from 'undici';
@@ -14,6 +14,8 @@ export interface PostFormOptions {
   readonly dispatcher: Dispatcher;
   readonly timeoutMs: number;
   readonly maxResponseBytes: number;
+  /** What the gateway answers in (default XML, as Oceanpayment does). */
+  readonly accept?: string;
 }
 
 export async function postForm(
@@ -27,7 +29,7 @@ export async function postForm(
     response = await request(url, {
       method: 'POST',
       body,
-      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', accept: 'application/xml, text/xml' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', accept: options.accept ?? 'application/xml, text/xml' },
       dispatcher: options.dispatcher,
       signal: AbortSignal.timeout(options.timeoutMs),
       headersTimeout: options.timeoutMs,

@@ -10,6 +10,7 @@ import { emailAddressProblem } from './lib/email-address.ts';
 import { controlCharacterProblem } from './lib/printable.ts';
 import { credentialsIn, scrubSecrets, withoutCredentials } from './lib/secrets.ts';
 import { SANDBOX_DEFAULT_ACCOUNT, SANDBOX_DEFAULT_SECURE_CODE, SANDBOX_DEFAULT_TERMINAL } from './payments/providers/oceanpayment/sandbox/options.ts';
+import { GLOCASH_SANDBOX_EMAIL, GLOCASH_SANDBOX_SECRET_KEY } from './payments/providers/glocash/sandbox/defaults.ts';
 
 export interface EnvVarSpec {
   readonly name: string;
@@ -37,6 +38,11 @@ export const ENV_VARS = [
   { name: 'OCEANPAYMENT_UTC_OFFSET_MINUTES', default: '480', doc: "The gateway's time zone, in minutes east of UTC (UTC+8 per its documentation): the order lists' times, and which instants a day passed to `rebill reconcile` covers." },
   { name: 'OCEANPAYMENT_METHODS', default: 'Credit Card', doc: 'The `methods` field sent with charges.' },
   { name: 'REBILL_SANDBOX_PORT', default: '8081', doc: 'Port of the built-in sandbox the worker starts when no account is configured (CLI commands such as `resolve` reach it there; 0: any free port).' },
+  { name: 'GLOCASH_EMAIL', default: undefined, doc: 'The Glocash merchant account\'s e-mail (`REQ_EMAIL`), for subscriptions collected by payment link. Unset (outside production): a Glocash sandbox is used, the one at `GLOCASH_API_URL` or else the worker\'s built-in one when it also runs the built-in Oceanpayment sandbox; otherwise Glocash is not offered.' },
+  { name: 'GLOCASH_SECRET_KEY', default: undefined, doc: 'The account\'s secret key (signs requests, verifies notices). Never logged or shown.', shown: 'never' },
+  { name: 'GLOCASH_API_URL', default: 'https://sandbox.glocash.com', doc: 'Base of `/gateway/payment/index`, `/gateway/transaction/index` and `/gateway/transaction/refund`. Live: `https://pay.glocash.com` (Glocash\'s SDKs name `https://pay.glocashpayment.com`; use the host your account was given). Without an account, setting it points rebill at a Glocash sandbox run elsewhere.', shown: 'without-credentials' },
+  { name: 'GLOCASH_TIMEOUT_MS', default: '60000', doc: 'How long a Glocash call may take before its outcome counts as unknown (then resolved by query).' },
+  { name: 'REBILL_GLOCASH_SANDBOX_PORT', default: '8082', doc: 'Port of the built-in Glocash sandbox (its payment page included) the worker starts when no Glocash account is configured (0: any free port).' },
   { name: 'REBILL_PUBLIC_URL', default: 'http://localhost:8080', doc: 'How the gateway and customers reach this worker: `noticeUrl`, `backUrl` and e-mailed links are built from it. Must be `https://` in production.', shown: 'without-credentials' },
   { name: 'REBILL_HOST', default: '127.0.0.1', doc: 'Address the worker (and its built-in sandbox) listens on: `127.0.0.1` answers this machine only; `0.0.0.0` every interface (in a container, or behind a proxy on another host).' },
   { name: 'REBILL_PORT', default: '8080', doc: 'Port the worker listens on (health, metrics, notices, return page, payment links).' },
@@ -98,6 +104,16 @@ export interface Config {
     sandboxPort: number;
     /** The gateway's zone, minutes east of UTC. */
     utcOffsetMinutes: number;
+  };
+  glocash: {
+    /** `off`: production without an account, so Glocash is not offered. */
+    mode: 'glocash' | 'sandbox' | 'off';
+    /** The worker starts the Glocash sandbox itself (sandbox mode without GLOCASH_API_URL). */
+    builtinSandbox: boolean;
+    credentials: { email: string; secretKey: string };
+    apiUrl: string;
+    timeoutMs: number;
+    sandboxPort: number;
   };
   http: { publicUrl: string; host: string; port: number };
   /** The HTTP API: requests per minute per key, on each worker. */
@@ -282,6 +298,22 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
 
+  const glocashNames = ['GLOCASH_EMAIL', 'GLOCASH_SECRET_KEY'] as const;
+  const glocashSet = glocashNames.filter(isSet);
+  if (glocashSet.length === 1) problems.push(`${glocashNames.find((n) => !isSet(n))} must be set together with ${glocashSet[0]} (or unset both to use the Glocash sandbox)`);
+  const glocashEmail = glocashSet.length === 2 ? emailAddress('GLOCASH_EMAIL') : GLOCASH_SANDBOX_EMAIL;
+  // Without an account Glocash is a sandbox: one run elsewhere (GLOCASH_API_URL), or the worker's
+  // own beside its built-in Oceanpayment sandbox; otherwise it is not offered.
+  const glocashMode = glocashSet.length === 2 ? 'glocash'
+    : (production && !boolean('REBILL_ALLOW_SANDBOX')) || (!isSet('GLOCASH_API_URL') && !builtinSandbox) ? 'off'
+    : 'sandbox';
+  const glocashBuiltin = glocashMode === 'sandbox' && !isSet('GLOCASH_API_URL');
+  const glocashSandboxPort = integer('REBILL_GLOCASH_SANDBOX_PORT', 0, 65535);
+  const glocashApiUrl = glocashBuiltin ? `http://127.0.0.1:${glocashSandboxPort}` : httpUrl('GLOCASH_API_URL');
+  if (production && glocashMode === 'glocash' && hostOf(glocashApiUrl) === 'sandbox.glocash.com') {
+    problems.push(`NODE_ENV=production but GLOCASH_API_URL is Glocash's test host sandbox.glocash.com${isSet('GLOCASH_API_URL') ? '' : ' (the default)'}, where no real payment happens: set GLOCASH_API_URL=https://pay.glocash.com`);
+  }
+
   const host = raw('REBILL_HOST') ?? '127.0.0.1';
   if (!isIP(host) && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(host)) {
     problems.push(
@@ -343,6 +375,14 @@ export function loadConfig(env: Env = process.env): Config {
       methods: raw('OCEANPAYMENT_METHODS') ?? 'Credit Card',
       sandboxPort,
       utcOffsetMinutes: integer('OCEANPAYMENT_UTC_OFFSET_MINUTES', -840, 840),
+    },
+    glocash: {
+      mode: glocashMode,
+      builtinSandbox: glocashBuiltin,
+      credentials: glocashMode === 'glocash' ? { email: glocashEmail, secretKey: raw('GLOCASH_SECRET_KEY')! } : { email: GLOCASH_SANDBOX_EMAIL, secretKey: GLOCASH_SANDBOX_SECRET_KEY },
+      apiUrl: glocashApiUrl,
+      timeoutMs: integer('GLOCASH_TIMEOUT_MS', 100, 600_000),
+      sandboxPort: glocashSandboxPort,
     },
     http: { publicUrl, host, port: integer('REBILL_PORT', 0, 65535) },
     api: { ratePerMinute: integer('REBILL_API_RATE_LIMIT', 1, 1_000_000) },

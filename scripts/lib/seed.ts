@@ -28,6 +28,7 @@ export async function seedDueSubscriptions(db: Db, count: number, options: SeedO
       customer_last_name: `Customer${i}`,
       customer_country: 'US',
       card_token: token(i),
+      collection_method: 'card_token',
       product_name: 'Weekly plan',
       interval: 'week',
       amount_minor: 500 + i,

@@ -1,5 +1,6 @@
 /**
- * Charging a batch of due subscriptions: claim them (transaction 1), call each one's provider with
+ * Charging a batch of due subscriptions (or, for those collected by link, creating each period's
+ * payment): claim them (transaction 1), call each one's provider with
  * no lock held, then record every answer together (transaction 2). If recording fails or the
  * process dies in between, the charges stay `sending` and the janitor resolves them by query.
  */
@@ -8,7 +9,7 @@ import { operation } from '../payments/provider.ts';
 import { claimCharges, type ClaimedCharge } from './claim-charges.ts';
 import { answerDeadlineMs, providerUrls, recordContext, type BillingEngine } from './engine.ts';
 import { recordOutcomes, type RecordedOutcome } from './record-outcomes.ts';
-import { renewalChargeRequest } from './renewal-request.ts';
+import { paymentLinkRequest, renewalChargeRequest } from './renewal-request.ts';
 
 export async function chargeSubscriptions(engine: BillingEngine, subscriptionIds: readonly string[]): Promise<RecordedOutcome[]> {
   const claimed = await claimCharges(engine.db, subscriptionIds, {
@@ -43,8 +44,12 @@ async function send(engine: BillingEngine, charge: ClaimedCharge): Promise<{ cha
   const stopTimer = engine.metrics.gatewayLatency.startTimer({ operation: 'charge' });
   let outcome: ChargeOutcome;
   try {
-    const chargeToken = operation(engine.providers.get(attempt.provider), 'chargeToken', 'token_charge');
-    outcome = await chargeToken(renewalChargeRequest(subscription, attempt, method, providerUrls(engine, attempt.provider)));
+    const provider = engine.providers.get(attempt.provider);
+    const urls = providerUrls(engine, attempt.provider);
+    // A period collected by link: the provider makes the payment its page takes; the customer is e-mailed the link.
+    outcome = subscription.collection_method === 'payment_link'
+      ? await operation(provider, 'createPaymentLink', 'payment_link')(paymentLinkRequest(subscription, attempt, urls))
+      : await operation(provider, 'chargeToken', 'token_charge')(renewalChargeRequest(subscription, attempt, method, urls));
   } catch (error) {
     // A bug in building the request: nothing was sent, but only a query can prove it.
     engine.logger.error({ ...ids, err: error }, 'charge request could not be made');

@@ -73,7 +73,7 @@ export async function queryCharges(engine: BillingEngine, charges: readonly Paym
   await eachConcurrently(charges, concurrency, async (charge) => {
     const stopTimer = engine.metrics.gatewayLatency.startTimer({ operation: 'query' });
     const result = await Promise.resolve()
-      .then(() => operation(engine.providers.get(charge.provider), 'queryCharge', 'query')(charge.reference))
+      .then(() => operation(engine.providers.get(charge.provider), 'queryCharge', 'query')(charge.reference, charge.provider_reference))
       .catch((error: unknown): ChargeQueryResult => ({ kind: 'error', reason: errorMessage(error) }));
     stopTimer();
     const resolution = resolutionFromQuery(charge, result);

@@ -80,6 +80,7 @@ export function checkedToken(token: string): string {
 export function updateToken(db: Db, id: string, quickpayId: string, ctx: OperatorContext): Promise<Subscription> {
   const token = checkedToken(quickpayId);
   return applyOperatorEvent(db, id, { type: 'token_replaced' }, ctx, async (tx, row, change) => {
+    if (row.collection_method !== 'card_token') throw new ConflictError(`subscription ${id} is collected by ${row.collection_method.replace('_', ' ')}, not a card token: there is no token to replace`);
     const previous = await activeTokenOf(tx, row);
     if (previous === token) throw new ConflictError(`subscription ${id} already uses that token`);
     const old = row.payment_method_id === null ? undefined : await tx.selectFrom('payment_methods').selectAll().where('id', '=', row.payment_method_id).executeTakeFirst();

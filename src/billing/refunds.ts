@@ -159,6 +159,8 @@ export function resolutionOfRequest(outcome: RefundRequestOutcome): RefundResolu
   switch (outcome.kind) {
     case 'accepted':
       return { kind: 'accepted', providerReference: outcome.refundId };
+    case 'refunded':
+      return { kind: 'refunded', providerReference: outcome.refundId };
     case 'refused':
       return { kind: 'refused', code: outcome.code, message: outcome.message };
     case 'unknown':

@@ -1,6 +1,6 @@
-/** The provider request for one claimed charge. */
+/** The provider request for one claimed charge: a stored token's charge, or a period's payment link. */
 import type { PaymentMethod, PaymentTransaction, Subscription } from '../db/database.ts';
-import type { TokenChargeRequest } from '../payments/provider.ts';
+import type { PaymentLinkRequest, TokenChargeRequest } from '../payments/provider.ts';
 import { sequenceOf } from '../plans/charge-sequence.ts';
 
 export function renewalChargeRequest(
@@ -9,12 +9,20 @@ export function renewalChargeRequest(
   method: PaymentMethod,
   urls: { notice: string; return: string },
 ): TokenChargeRequest {
+  if (method.token === null) throw new Error(`payment method ${method.id} holds no card token to charge`);
   return {
-    reference: attempt.reference,
-    money: { amountMinor: attempt.amount_minor, currency: attempt.currency },
+    ...paymentLinkRequest(subscription, attempt, urls),
     token: method.token,
     sequence: sequenceOf(attempt.period),
     interval: subscription.interval,
+    product: { name: subscription.product_name, sku: subscription.interval },
+  };
+}
+
+export function paymentLinkRequest(subscription: Subscription, attempt: PaymentTransaction, urls: { notice: string; return: string }): PaymentLinkRequest {
+  return {
+    reference: attempt.reference,
+    money: { amountMinor: attempt.amount_minor, currency: attempt.currency },
     // Shown in the provider's back office; the sandbox's double-charge check also keys on it.
     description: `subscription ${subscription.id} period ${attempt.period}`,
     customer: {
@@ -23,7 +31,6 @@ export function renewalChargeRequest(
       email: subscription.customer_email,
       country: subscription.customer_country,
     },
-    product: { name: subscription.product_name, sku: subscription.interval },
     urls,
   };
 }

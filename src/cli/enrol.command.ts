@@ -1,20 +1,26 @@
 import { INTERVALS } from '../plans/billing-calendar.ts';
 import { viewOf } from '../subscriptions/lookup.ts';
-import { ConflictError } from '../lib/errors.ts';
+import { ConflictError, ValidationError } from '../lib/errors.ts';
 import { operatorActor } from '../deps.ts';
-import { defaultProviderName } from '../payment-providers.ts';
+import { collectionProblem, defaultProviderFor } from '../payment-providers.ts';
+import { ENROLLABLE_COLLECTIONS } from '../subscriptions/enrol.ts';
+import type { CollectionMethod } from '../db/database.ts';
 import { createBoss } from '../jobs/queue.ts';
 import { enrolSubscriber } from '../billing/subscriber-actions.ts';
-import { EXIT_OK, optional, printJson, required, type Command } from './command.ts';
+import { EXIT_OK, optional, printJson, required, UsageError, type Command } from './command.ts';
 import { subscriptionJson, subscriptionText } from './present.ts';
 
 export const enrolCommand: Command = {
   name: 'enrol',
   summary: 'Create a subscription',
   help: `Usage: rebill enrol --email E --first-name F --last-name L --country CC --interval I
-                    --amount 9.99 --currency USD --quickpay-id ID [options]
+                    --amount 9.99 --currency USD (--quickpay-id ID | --collection payment_link) [options]
 
 Creates a subscription and prints it.
+
+How each period is collected (--collection): card_token (the default) charges the stored card
+token given with --quickpay-id; payment_link e-mails the customer a link for each period, paid on
+the provider's page (Glocash by default), with reminders, expiry and a new link on each retry.
 
 Without --first-paid-at the first purchase (${'X1'}) is still to be charged: the subscription is
 "incomplete" and due now. With --first-paid-at T the first purchase already happened at T
@@ -34,7 +40,9 @@ Options:
   --interval I           ${INTERVALS.join(' | ')}
   --amount A             price per period as a decimal, e.g. 9.99 (1000 for JPY)
   --currency C           ISO 4217 code with at most 2 decimals, e.g. USD, EUR, JPY
-  --quickpay-id ID       the card token (QuickPay ID) from Oceanpayment
+  --quickpay-id ID       the card token (QuickPay ID) from Oceanpayment (card_token only)
+  --collection M         ${ENROLLABLE_COLLECTIONS.join(' | ')} (default card_token)
+  --provider NAME        the payment provider (default: oceanpayment for card_token, glocash for payment_link)
   --timezone Z           IANA time zone renewals follow (default UTC)
   --product NAME         product name sent to the gateway (default from the interval)
   --first-paid-at T      ISO 8601 time of the first purchase (no offset: in --timezone)
@@ -47,6 +55,8 @@ Example:
   rebill enrol --email ada@example.com --first-name Ada --last-name Lovelace --country GB \\
     --interval month --amount 9.99 --currency GBP --quickpay-id 9ead3654-8f84-4d02-acab-6ac9dd10531f \\
     --timezone Europe/London
+  rebill enrol --email lin@example.com --first-name Lin --last-name Ho --country SG \\
+    --interval month --amount 12.00 --currency SGD --collection payment_link --provider glocash
 `,
   options: {
     email: { type: 'string' },
@@ -57,6 +67,8 @@ Example:
     amount: { type: 'string' },
     currency: { type: 'string' },
     'quickpay-id': { type: 'string' },
+    collection: { type: 'string' },
+    provider: { type: 'string' },
     timezone: { type: 'string' },
     product: { type: 'string' },
     'first-paid-at': { type: 'string' },
@@ -74,18 +86,25 @@ Example:
       interval: required(args, 'interval'),
       amount: required(args, 'amount'),
       currency: required(args, 'currency'),
-      quickpayId: required(args, 'quickpay-id'),
+      quickpayId: optional(args, 'quickpay-id'),
+      collection: optional(args, 'collection'),
       timezone: optional(args, 'timezone'),
       product: optional(args, 'product'),
       firstPaidAt: optional(args, 'first-paid-at'),
       renewalsPaid: optional(args, 'renewals-paid'),
       externalId: optional(args, 'external-id'),
     };
+    const collection = (input.collection ?? 'card_token') as CollectionMethod;
+    if (collection === 'card_token' && input.quickpayId === undefined) throw new UsageError('--quickpay-id is required (or --collection payment_link)');
+    const provider = optional(args, 'provider') ?? defaultProviderFor(collection);
+    // Only a known method is checked against the provider; enrol names an unknown one.
+    const unable = ENROLLABLE_COLLECTIONS.includes(collection) ? await collectionProblem(ctx.config(), provider, collection) : null;
+    if (unable) throw new ValidationError([`--provider: ${unable}`]);
     const now = ctx.clock().now();
     const result = await ctx.withDatabase(async ({ db, pool }) => {
       const boss = createBoss(pool, { background: false });
       const enrolled = await enrolSubscriber(db, boss, input, {
-        provider: defaultProviderName(ctx.config()),
+        provider,
         now,
         actor: operatorActor(),
         reason: optional(args, 'reason') ?? null,

@@ -1,6 +1,6 @@
 /** `rebill import`: enrols many subscribers from a CSV file, all or nothing. */
 import { operatorActor } from '../deps.ts';
-import { defaultProviderName } from '../payment-providers.ts';
+import { defaultProviderFor } from '../payment-providers.ts';
 import {
   OPTIONAL_COLUMNS,
   REQUIRED_COLUMNS,
@@ -86,7 +86,7 @@ Example:
 
       const result = await writeImportFile(db, path, {
         now,
-        provider: defaultProviderName(ctx.config()),
+        provider: defaultProviderFor('card_token'),
         actor: operatorActor(),
         reason: optional(args, 'reason') ?? null,
         checked: check,

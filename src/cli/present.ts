@@ -24,7 +24,9 @@ export function subscriptionText(row: SubscriptionView): string {
     ...(row.external_id === null ? [] : [`  External id    ${row.external_id}`]),
     `  Customer       ${row.customer_first_name} ${row.customer_last_name} <${row.customer_email}> (${row.customer_country})`,
     `  Plan           ${row.product_name}: ${row.currency} ${json.amount} every ${row.interval}`,
-    `  Card token     ${row.payment_method ? `${row.payment_method.token} (${row.payment_method.provider})` : 'none yet'}`,
+    row.collection_method === 'card_token'
+      ? `  Card token     ${row.payment_method ? `${row.payment_method.token} (${row.payment_method.provider})` : 'none yet'}`
+      : `  Collected by   ${row.collection_method.replace('_', ' ')}${row.payment_method ? ` (${row.payment_method.provider})` : ''}`,
     `  Time zone      ${row.timezone}`,
     `  Anchor         ${json.anchor_at}`,
     `  Renewals paid  ${row.renewals_paid}`,

@@ -46,6 +46,7 @@ Examples:
     const money = `${refund.currency} ${formatAmount({ amountMinor: refund.amount_minor, currency: refund.currency })}`;
     const said =
       outcome.kind === 'accepted' ? `accepted by ${refund.provider} (refund id ${outcome.refundId}); it is pending until the money is sent back`
+      : outcome.kind === 'refunded' ? `refunded by ${refund.provider} (${outcome.refundId})`
       : outcome.kind === 'refused' ? `refused by ${refund.provider}: ${outcome.message} (${outcome.code})`
       : `sent, but ${refund.provider}'s answer is unknown (${outcome.reason}); the worker asks it about refund ${refund.reference}`;
     ctx.stdout.write(`Refund ${refund.reference} of ${money} for order ${charge.reference}: ${said}.\nStatus: ${refund.status}\n`);

@@ -15,6 +15,10 @@ export type TransactionKind = 'charge' | 'refund' | 'chargeback';
 /** Every kind's statuses (see src/payments/transactions/ for each kind's machine). */
 export type TransactionStatus = ChargeStatus | 'reversed';
 
+/** How a subscription's periods are collected: a stored card charged by rebill, a link the customer pays, or at a counter. */
+export const COLLECTION_METHODS = ['card_token', 'payment_link', 'in_person'] as const;
+export type CollectionMethod = (typeof COLLECTION_METHODS)[number];
+
 export type InvoiceStatus = 'open' | 'paid' | 'partially_refunded' | 'refunded' | 'charged_back' | 'void' | 'uncollectible';
 export type PaymentMethodStatus = 'active' | 'replaced' | 'disabled';
 
@@ -28,6 +32,7 @@ export interface SubscriptionsTable {
   customer_country: string;
   /** The active stored payment method; null until the customer has given one (hosted checkout). */
   payment_method_id: number | null;
+  collection_method: ColumnType<CollectionMethod, CollectionMethod | undefined, CollectionMethod>;
   product_name: string;
   interval: Interval;
   amount_minor: number;
@@ -54,8 +59,8 @@ export interface PaymentMethodsTable {
   id: Generated<number>;
   subscription_id: string;
   provider: string;
-  /** The provider's token for the card or account (Oceanpayment: the QuickPay ID). */
-  token: string;
+  /** The provider's token for the card or account (Oceanpayment: the QuickPay ID); null for a method that stores none (payment links). */
+  token: string | null;
   status: PaymentMethodStatus;
   replaced_by: number | null;
   card_last4: string | null;

@@ -1,7 +1,8 @@
 /**
  * What the customer is told when their subscription changes. Runs inside the transaction of the
  * change (so an e-mail exists exactly when its cause does), writes the outbox and queues delivery.
- * For 3-D Secure it also creates the payment link the e-mail carries.
+ * For 3-D Secure, and for each period collected by payment link, it also creates the link the
+ * e-mail carries.
  */
 import type { PgBoss } from 'pg-boss';
 import type { Tx } from '../db/connect.ts';
@@ -26,6 +27,9 @@ export interface NotificationSettings {
 }
 
 const OPEN: readonly string[] = OPEN_CHARGE_STATUSES;
+
+/** The charge is a period's payment link (the customer pays on the provider's page), not 3-D Secure. */
+const byLink = (charge: { details: Record<string, string> }) => charge.details.collection === 'payment_link';
 
 export function payLinkUrl(publicUrl: string, token: string): string {
   return `${publicUrl}/pay/${token}`;
@@ -68,7 +72,7 @@ async function messageFor(tx: Tx, settings: NotificationSettings, record: Change
     case 'action_required': {
       if (!attempt) return null;
       const { link, token } = await createPaymentLink(tx, attempt, now, settings.authLinkTtlMs, settings.authReminderMs);
-      message = { kind: 'action_required', ...plan, link: payLinkUrl(settings.publicUrl, token), expiresAt: link.expires_at };
+      message = { kind: byLink(attempt) ? 'payment_due' : 'action_required', ...plan, link: payLinkUrl(settings.publicUrl, token), expiresAt: link.expires_at };
       key = `action_required:attempt:${attempt.id}`;
       break;
     }
@@ -91,8 +95,11 @@ async function messageFor(tx: Tx, settings: NotificationSettings, record: Change
         kind: 'payment_failed',
         ...plan,
         declineClass: hard ? 'hard' : 'soft',
-        details: event.type === 'authentication_expired' ? 'the payment was not confirmed with your bank in time' : (attempt.provider_message ? declineMessage(attempt.provider_message) : null),
+        details: event.type === 'authentication_expired'
+          ? (byLink(attempt) ? 'the payment link expired before it was paid' : 'the payment was not confirmed with your bank in time')
+          : (attempt.provider_message ? declineMessage(attempt.provider_message) : null),
         nextAttemptAt: after.nextAttemptAt,
+        byLink: byLink(attempt),
       };
       key = `payment_failed:attempt:${attempt.id}`;
       break;
@@ -113,6 +120,7 @@ async function messageFor(tx: Tx, settings: NotificationSettings, record: Change
     default:
       return null;
   }
+  if (!message) return null;
   const ctx: MessageContext = { merchant: settings.merchant, customer: { firstName: sub.customer_first_name }, timezone: sub.timezone };
   const composed = composeMessage(ctx, message);
   return {
@@ -174,7 +182,7 @@ export async function queueDueReminders(tx: Tx, settings: NotificationSettings, 
     const composed = composeMessage(
       { merchant: settings.merchant, customer: { firstName: sub.customer_first_name }, timezone: sub.timezone },
       {
-        kind: 'auth_reminder',
+        kind: byLink(attempt) ? 'payment_due_reminder' : 'auth_reminder',
         amount: { amountMinor: attempt.amount_minor, currency: attempt.currency },
         product: sub.product_name,
         interval: sub.interval,

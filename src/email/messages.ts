@@ -23,7 +23,10 @@ interface Plan {
 
 export type CustomerMessage =
   | ({ kind: 'action_required' | 'auth_reminder'; link: string; expiresAt: Date } & Plan)
-  | ({ kind: 'payment_failed'; declineClass: 'soft' | 'hard'; details: string | null; nextAttemptAt: Date | null } & Plan)
+  /** A period collected by payment link: the link to pay it, and its reminder. */
+  | ({ kind: 'payment_due' | 'payment_due_reminder'; link: string; expiresAt: Date } & Plan)
+  /** `byLink`: the period is collected by payment link, so a retry is a new link, not a new charge. */
+  | ({ kind: 'payment_failed'; declineClass: 'soft' | 'hard'; details: string | null; nextAttemptAt: Date | null; byLink?: boolean } & Plan)
   | ({ kind: 'subscription_unpaid' } & Plan)
   | { kind: 'subscription_canceled'; product: string; canceledAt: Date }
   | ({ kind: 'receipt'; orderNumber: string; paidAt: Date; nextRenewalAt: Date | null } & Plan)
@@ -73,6 +76,26 @@ The link works until ${when(message.expiresAt)}. It takes you to your bank's sec
 <p>The link works until ${when(message.expiresAt)}. It takes you to your bank's secure page; nothing is charged until you confirm there.</p>`,
       );
     }
+    case 'payment_due':
+    case 'payment_due_reminder': {
+      const reminder = message.kind === 'payment_due_reminder';
+      const amount = displayMoney(message.amount);
+      const intro = `${reminder ? 'This is a reminder: the' : 'The'} ${payment} for ${planText} is due.`;
+      const after = `The link works until ${when(message.expiresAt)}. It takes you to our payment provider's secure page; nothing is charged until you pay there.`;
+      return build(
+        reminder ? `Reminder: your ${amount} payment to ${merchant} is due` : `Your ${amount} payment to ${merchant} is due`,
+        `${intro}
+
+Pay here:
+${message.link}
+
+${after}`,
+        html`<p>${reminder ? 'This is a reminder: the' : 'The'} ${payment} for <strong>${planText}</strong> is due.</p>
+<p><a href="${message.link}" style="display:inline-block;padding:.6em 1.2em;background:#1a56db;color:#fff;text-decoration:none;border-radius:4px">Pay ${amount}</a></p>
+<p>Or open this address: <a href="${message.link}">${message.link}</a></p>
+<p>${after}</p>`,
+      );
+    }
     case 'payment_failed': {
       const amount = displayMoney(message.amount);
       const reason = message.details ? ` (the bank said: ${message.details})` : '';
@@ -91,9 +114,9 @@ To keep your subscription, please give us another card: reply to this e-mail or 
         `Your ${amount} payment to ${merchant} did not go through`,
         `The ${payment} for ${planText} did not go through${reason}. No money was taken.
 
-${next ? `We will try again on ${next}. If your card has changed, please let us know before then.` : 'Please contact us to keep your subscription.'}`,
+${next ? (message.byLink ? `We will send you a new payment link on ${next}.` : `We will try again on ${next}. If your card has changed, please let us know before then.`) : 'Please contact us to keep your subscription.'}`,
         html`<p>The ${payment} for <strong>${planText}</strong> did not go through${reason}. No money was taken.</p>
-<p>${next ? html`We will try again on <strong>${next}</strong>. If your card has changed, please let us know before then.` : 'Please contact us to keep your subscription.'}</p>`,
+<p>${next ? (message.byLink ? html`We will send you a new payment link on <strong>${next}</strong>.` : html`We will try again on <strong>${next}</strong>. If your card has changed, please let us know before then.`) : 'Please contact us to keep your subscription.'}</p>`,
       );
     }
     case 'subscription_unpaid':

@@ -1,5 +1,5 @@
 /**
- * When a 3-D Secure link runs out, the provider is asked first (the customer may have paid and the
+ * When a 3-D Secure link (or a period's payment link) runs out, the provider is asked first (the customer may have paid and the
  * notice been lost: never lose a charge); only if it knows nothing final does the attempt expire,
  * and dunning continues: the next retry asks the bank again, and a new link goes out if it must.
  */
@@ -19,11 +19,13 @@ export async function expireLinks(engine: BillingEngine): Promise<number> {
   const reports: OutcomeReport[] = [];
   for (const attempt of attempts) {
     const queried = await Promise.resolve()
-      .then(() => operation(engine.providers.get(attempt.provider), 'queryCharge', 'query')(attempt.reference))
+      .then(() => operation(engine.providers.get(attempt.provider), 'queryCharge', 'query')(attempt.reference, attempt.provider_reference))
       .catch((error: unknown): ChargeQueryResult => ({ kind: 'error', reason: String(error) }));
     const answer = resolutionFromQuery(attempt, queried);
     const resolution: Resolution =
-      answer.kind === 'outcome' && FINAL.includes(answer.outcome.kind) ? answer : { kind: 'authentication_expired' };
+      answer.kind === 'outcome' && FINAL.includes(answer.outcome.kind)
+        ? answer
+        : { kind: 'authentication_expired', ...(attempt.details.collection === 'payment_link' ? { reason: 'the payment link expired unpaid' } : {}) };
     reports.push({ transactionId: attempt.id, resolution, actor: 'janitor' });
   }
   const recorded = await engine.db.transaction().execute((tx) => recordOutcomes(tx, reports, recordContext(engine)));

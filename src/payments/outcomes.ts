@@ -43,6 +43,8 @@ export type ChargeQueryResult =
 export type RefundRequestOutcome =
   /** Taken; the money moves later (a query or a confirmed notice says when). */
   | { kind: 'accepted'; refundId: string }
+  /** Done at once (Glocash answers REQ_CODE 200 only once the money is given back). */
+  | { kind: 'refunded'; refundId: string }
   /** Refused at once: nothing will be refunded for this request. */
   | { kind: 'refused'; code: string; message: string }
   /** No believable answer: query by our refund reference before asking again. */

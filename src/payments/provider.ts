@@ -32,6 +32,17 @@ export interface TokenChargeRequest {
   readonly urls: { readonly notice: string; readonly return: string };
 }
 
+/** A period collected by a link the customer pays on the provider's page (`payment_link`). */
+export interface PaymentLinkRequest {
+  /** Our reference for this attempt, unique for ever (the order number). */
+  readonly reference: string;
+  readonly money: Money;
+  readonly description: string;
+  readonly customer: { readonly firstName: string; readonly lastName: string; readonly email: string; readonly country: string };
+  /** Where the provider posts its notices and sends the customer back. */
+  readonly urls: { readonly notice: string; readonly return: string };
+}
+
 export interface RefundRequest {
   /** Our reference for this refund, unique for ever; it finds the refund after an unknown outcome. */
   readonly reference: string;
@@ -162,8 +173,16 @@ export interface PaymentProvider {
   readonly inbound: InboundReader;
   /** Charges a stored token (`token_charge`). */
   chargeToken?(request: TokenChargeRequest): Promise<ChargeOutcome>;
-  /** Every payment the provider holds for our reference (`query`). */
-  queryCharge?(reference: string): Promise<ChargeQueryResult>;
+  /**
+   * Creates the payment a link leads to (`payment_link`): `action_required` with the provider's
+   * page as `payUrl` and its payment id, which later queries and notices must name.
+   */
+  createPaymentLink?(request: PaymentLinkRequest): Promise<ChargeOutcome>;
+  /**
+   * Every payment the provider holds for our reference (`query`). `paymentId` is the provider's
+   * id when it gave one: providers that can only be asked by their own id (Glocash) need it.
+   */
+  queryCharge?(reference: string, paymentId?: string | null): Promise<ChargeQueryResult>;
   refund?(request: RefundRequest): Promise<RefundRequestOutcome>;
   queryRefund?(refund: { reference: string; refundId: string | null }): Promise<RefundQueryResult>;
   /** Asks the provider about a business notice it sent (`signed_notices` providers need this for refunds and disputes). */
@@ -186,7 +205,7 @@ export class CapabilityError extends Error {
 }
 
 /** The provider's implementation of an operation, or a clear error when it has none. */
-export function operation<K extends 'chargeToken' | 'queryCharge' | 'refund' | 'queryRefund' | 'confirmBusiness' | 'settlementWindow' | 'listSettledPayments' | 'listBusinessOrders'>(
+export function operation<K extends 'chargeToken' | 'createPaymentLink' | 'queryCharge' | 'refund' | 'queryRefund' | 'confirmBusiness' | 'settlementWindow' | 'listSettledPayments' | 'listBusinessOrders'>(
   provider: PaymentProvider,
   name: K,
   capability: Capability,

@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Db, DbOrTx, Tx } from '../db/connect.ts';
-import type { NewSubscription, Subscription } from '../db/database.ts';
+import { COLLECTION_METHODS, type CollectionMethod, type NewSubscription, type Subscription } from '../db/database.ts';
 import { emailAddressProblem } from '../lib/email-address.ts';
 import { ValidationError } from '../lib/errors.ts';
 import { currencyProblem, formatAmount, parseMoney } from '../lib/money.ts';
@@ -45,7 +45,10 @@ export interface EnrolInput {
   interval: string;
   amount: string;
   currency: string;
-  quickpayId: string;
+  /** The card token; only for `card_token` collection (the default). */
+  quickpayId?: string | undefined;
+  /** How each period is collected: `card_token` (default), `payment_link` or `in_person`. */
+  collection?: string | undefined;
   timezone?: string | undefined;
   product?: string | undefined;
   firstPaidAt?: string | undefined;
@@ -90,6 +93,7 @@ function fieldLabel(field: EnrolField, names: EnrolFieldNames): string {
     case 'timezone': return 'time zone';
     case 'product': return 'product name';
     case 'externalId': return 'external id';
+    case 'collection': return 'collection method';
     case 'firstPaidAt': return names.firstPaidAt;
     case 'renewalsPaid': return names.renewalsPaid;
     default: return field;
@@ -102,8 +106,11 @@ export interface EnrolIssue {
   message: string;
 }
 
-/** A valid enrolment: the subscription row, and the card token its payment method will hold. */
-export type EnrolmentRow = Omit<NewSubscription, 'payment_method_id'> & { card_token: string };
+/** A valid enrolment: the subscription row, and the card token its payment method will hold (none when collected otherwise). */
+export type EnrolmentRow = Omit<NewSubscription, 'payment_method_id' | 'collection_method'> & { card_token: string | null; collection_method: CollectionMethod };
+
+/** Collection methods enrolment accepts (`in_person` arrives with counter collection). */
+export const ENROLLABLE_COLLECTIONS: readonly CollectionMethod[] = COLLECTION_METHODS.filter((c) => c !== 'in_person');
 
 export type EnrolValidation = { ok: true; row: EnrolmentRow } | { ok: false; problems: string[]; issues: EnrolIssue[] };
 
@@ -163,9 +170,17 @@ export function validateEnrolment(input: EnrolInput, now: Date, names: EnrolFiel
       }
     }
   }
-  const quickpayId = input.quickpayId.trim();
-  if (readable('quickpayId') && (!quickpayId || /\s/.test(quickpayId) || quickpayId.length > 100)) {
-    problem('quickpayId', `quickpay id "${input.quickpayId}" must be the gateway's card token: 1 to 100 characters without spaces`);
+  const collection = (input.collection?.trim() || 'card_token') as CollectionMethod;
+  if (readable('collection') && !ENROLLABLE_COLLECTIONS.includes(collection)) {
+    problem('collection', `collection method "${input.collection}" is not one of ${ENROLLABLE_COLLECTIONS.join(', ')}`);
+  }
+  const quickpayId = input.quickpayId?.trim() ?? '';
+  if (collection === 'card_token') {
+    if (readable('quickpayId') && (!quickpayId || /\s/.test(quickpayId) || quickpayId.length > 100)) {
+      problem('quickpayId', `quickpay id "${input.quickpayId ?? ''}" must be the gateway's card token: 1 to 100 characters without spaces`);
+    }
+  } else if (input.quickpayId !== undefined && quickpayId !== '') {
+    problem('quickpayId', `a ${collection} subscription stores no card token: leave out the quickpay id "${quickpayId}"`);
   }
   const timezone = input.timezone?.trim() || 'UTC';
   if (readable('timezone') && !isTimeZone(timezone)) problem('timezone', `time zone "${timezone}" is not an IANA zone such as Europe/Paris`);
@@ -198,7 +213,8 @@ export function validateEnrolment(input: EnrolInput, now: Date, names: EnrolFiel
     customer_first_name: input.firstName.trim(),
     customer_last_name: input.lastName.trim(),
     customer_country: country,
-    card_token: quickpayId,
+    card_token: collection === 'card_token' ? quickpayId : null,
+    collection_method: collection,
     product_name: product,
     interval,
     amount_minor: money.amountMinor,
@@ -253,7 +269,8 @@ export function enrolledEvent(row: EnrolmentRow, ctx: { now: Date; actor: string
 
 /** The terms the duplicate rule compares. */
 export function termsOf(row: Pick<EnrolmentRow, 'customer_email' | 'card_token' | 'interval' | 'amount_minor' | 'currency'>): EnrolmentTerms {
-  return { email: row.customer_email, quickpayId: row.card_token, interval: row.interval, amountMinor: row.amount_minor, currency: row.currency };
+  // A subscription collected by link holds no token: its terms compare as the empty one.
+  return { email: row.customer_email, quickpayId: row.card_token ?? '', interval: row.interval, amountMinor: row.amount_minor, currency: row.currency };
 }
 
 /** One string per set of terms; equal exactly when the duplicate rule calls two enrolments the same. */
@@ -388,7 +405,8 @@ export function termDifferences(existing: Subscription, existingToken: string | 
     formatAmount({ amountMinor: existing.amount_minor, currency: existing.currency }),
     formatAmount({ amountMinor: row.amount_minor, currency: row.currency }),
   );
-  compare('quickpay id', existingToken ?? '', row.card_token);
+  compare('quickpay id', existingToken ?? '', row.card_token ?? '');
+  compare('collection method', existing.collection_method, row.collection_method);
   compare('product name', existing.product_name, row.product_name);
   compare('time zone', existing.timezone, row.timezone);
   // Without a first purchase time the repeat asks for "the first purchase is charged by rebill",

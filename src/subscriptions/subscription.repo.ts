@@ -47,7 +47,7 @@ export async function findLiveSubscriptionsWithTerms(db: DbOrTx, terms: readonly
       ${column((t) => t.amountMinor)}::bigint[],
       ${column((t) => t.currency)}::text[]
     ) as k(email, quickpay_id, interval, amount_minor, currency)) k
-      on lower(s.customer_email) = k.email and m.token = k.quickpay_id and s.interval = k.interval
+      on lower(s.customer_email) = k.email and coalesce(m.token, '') = k.quickpay_id and s.interval = k.interval
          and s.amount_minor = k.amount_minor and s.currency = k.currency
     where s.status <> 'canceled'
     order by s.created_at, s.id`.execute(db);

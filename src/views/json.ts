@@ -21,6 +21,7 @@ export function subscriptionJson(row: SubscriptionView) {
     status: row.status,
     customer: { email: row.customer_email, first_name: row.customer_first_name, last_name: row.customer_last_name, country: row.customer_country },
     quickpay_id: row.payment_method?.token ?? null,
+    collection_method: row.collection_method,
     payment_method: row.payment_method
       ? {
           provider: row.payment_method.provider,

@@ -5,6 +5,7 @@ import type { PaymentProviders } from '../payments/provider.ts';
 import type { Logger } from '../lib/logger.ts';
 import { withoutCredentials } from '../lib/secrets.ts';
 import { startSandbox, type Sandbox } from '../payments/providers/oceanpayment/sandbox/index.ts';
+import { startGlocashSandbox, type GlocashSandbox } from '../payments/providers/glocash/sandbox/index.ts';
 
 export interface GatewaySetup {
   providers: PaymentProviders;
@@ -12,6 +13,7 @@ export interface GatewaySetup {
   gatewayUrl: string;
   description: string;
   sandbox: Sandbox | null;
+  glocashSandbox: GlocashSandbox | null;
   close(): Promise<void>;
 }
 
@@ -36,7 +38,8 @@ export async function setUpGateway(config: Config, logger: Logger): Promise<Gate
     }
     gatewayUrl = queryUrl = sandbox.url;
   }
-  const providers = createPaymentProviders(config, { oceanpayment: { gatewayUrl, queryUrl } });
+  const glocashSandbox = config.glocash.builtinSandbox ? await startBuiltinGlocashSandbox(config, logger) : null;
+  const providers = createPaymentProviders(config, { oceanpayment: { gatewayUrl, queryUrl }, ...(glocashSandbox ? { glocash: { apiUrl: glocashSandbox.url } } : {}) });
   const description = sandbox
     ? `no Oceanpayment account is configured, so rebill started its built-in sandbox gateway at ${sandbox.url} and uses it`
     : config.gateway.mode === 'sandbox'
@@ -45,11 +48,25 @@ export async function setUpGateway(config: Config, logger: Logger): Promise<Gate
   return {
     providers,
     gatewayUrl,
-    description,
+    description: glocashSandbox ? `${description}; Glocash payment links use its built-in sandbox at ${glocashSandbox.url}` : description,
     sandbox,
+    glocashSandbox,
     close: async () => {
       await providers.close();
       await sandbox?.close();
+      await glocashSandbox?.close();
     },
   };
+}
+
+/** The Glocash sandbox (payment page included), on the worker's address like the Oceanpayment one. */
+async function startBuiltinGlocashSandbox(config: Config, logger: Logger): Promise<GlocashSandbox> {
+  try {
+    return await startGlocashSandbox({ accounts: [config.glocash.credentials], host: config.http.host, port: config.glocash.sandboxPort, logger: logger.child({ component: 'glocash-sandbox' }) });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(`port ${config.glocash.sandboxPort} for the built-in Glocash sandbox is in use (is another worker running?): set REBILL_GLOCASH_SANDBOX_PORT to a free port`);
+    }
+    throw error;
+  }
 }

@@ -78,6 +78,9 @@ describe('rebill enrol', () => {
     ['an escape sequence in a name', withOption(ada(), '--first-name', 'Ada\x1b[2J'), /^error: first name contains a control character \(U\+001B\) at position 4$/m],
     ['a bell in the product name', [...ada(), '--product', 'Pro\x07'], /product name contains a control character \(U\+0007\) at position 4/],
     ['a malformed --external-id', [...ada(), '--external-id', 'shop 42'], /external id "shop 42" must be 1 to 100 characters: letters A-Z and a-z, digits and \. _ - : \/ # @ \+/],
+    ['an unknown --collection', [...ada(), '--collection', 'cheque'], /collection method "cheque" is not one of card_token, payment_link/],
+    ['a card token for a payment link', [...ada(), '--collection', 'payment_link'], /a payment_link subscription stores no card token: leave out the quickpay id/],
+    ['a provider that cannot send payment links', [...ada(), '--collection', 'payment_link', '--provider', 'oceanpayment'], /provider "oceanpayment" cannot collect by payment_link: use --provider glocash/],
   ])('refuses %s with a message naming it, and writes nothing', async (_name, args, message) => {
     const before = await counts();
     const result = await runCli(['enrol', ...args], env());
@@ -86,6 +89,17 @@ describe('rebill enrol', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
     expect(await counts()).toEqual(before);
+  });
+});
+
+describe('rebill enrol --collection payment_link', () => {
+  it('enrols a subscription collected by Glocash payment link, with no card token', async () => {
+    const args = ada().slice(0, -2);
+    const sub = await runCliJson(['enrol', ...args, '--collection', 'payment_link', '--provider', 'glocash'], env());
+    expect(sub).toMatchObject({ status: 'incomplete', collection_method: 'payment_link', quickpay_id: null, payment_method: { provider: 'glocash', status: 'active' }, next_service_mode: null });
+    const text = await runCli(['show', sub.id as string], env());
+    expect(text.stdout).toContain('Collected by   payment link (glocash)');
+    expect(await runCli(['enrol', ...args], env())).toMatchObject({ code: 2, stderr: expect.stringContaining('--quickpay-id is required (or --collection payment_link)') });
   });
 });
 

@@ -5,7 +5,8 @@ import type { PaymentMethod } from '../../db/database.ts';
 export interface NewMethod {
   subscriptionId: string;
   provider: string;
-  token: string;
+  /** null for a method that stores no token (a payment link). */
+  token: string | null;
   createdAt: Date;
   cardLast4?: string | null;
   cardExpiry?: string | null;

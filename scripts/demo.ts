@@ -135,11 +135,12 @@ async function main(): Promise<number> {
 
   const dataDir = resolve(DATA_DIR);
   await wipeDemoData(dataDir);
-  const [port, sandboxPort] = await Promise.all([freePort(), freePort()]);
+  const [port, sandboxPort, glocashSandboxPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const config = loadConfig({
     REBILL_DATA_DIR: dataDir,
     REBILL_PORT: String(port),
     REBILL_SANDBOX_PORT: String(sandboxPort),
+    REBILL_GLOCASH_SANDBOX_PORT: String(glocashSandboxPort),
     REBILL_PUBLIC_URL: `http://127.0.0.1:${port}`,
     REBILL_MERCHANT_NAME: MERCHANT_NAME,
     REBILL_SUPPORT_EMAIL: SUPPORT_EMAIL,

@@ -49,7 +49,7 @@ describe('the Node.js rebill runs on', () => {
     const child = spawn('npm', ['start', '--silent'], {
       cwd: ROOT,
       detached: true, // its own process group: npm and the worker stop together
-      env: { ...env, REBILL_DATA_DIR: dataDir, DATABASE_URL: database.current.url, REBILL_PORT: String(await freePort()), REBILL_SANDBOX_PORT: String(await freePort()), LOG_LEVEL: 'info' },
+      env: { ...env, REBILL_DATA_DIR: dataDir, DATABASE_URL: database.current.url, REBILL_PORT: String(await freePort()), REBILL_SANDBOX_PORT: String(await freePort()), REBILL_GLOCASH_SANDBOX_PORT: String(await freePort()), LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     started.push(child.pid!);

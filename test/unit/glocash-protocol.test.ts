@@ -55,7 +55,7 @@ describe('a payment status notice', () => {
   });
 
   it('is refused when the unsigned BIL_PRICE disagrees with the signed PGW_PRICE in the same currency', () => {
-    const fields = { ...PSN, BIL_PRICE: '1.00', PGW_CURRENCY: 'USD', PGW_PRICE: '3.79' };
+    const fields: Record<string, string> = { ...PSN, BIL_PRICE: '1.00', PGW_CURRENCY: 'USD', PGW_PRICE: '3.79' };
     fields.REQ_SIGN = glocashSign('notice', fields, KEY);
     expect(readRecord(fields, KEY)).toMatchObject({ ok: false, problem: 'BIL_PRICE 1.00 differs from the signed PGW_PRICE 3.79 in the same currency' });
   });
@@ -64,7 +64,7 @@ describe('a payment status notice', () => {
     const provider = glocashProvider({ apiUrl: 'https://sandbox.glocash.com', credentials: { email: MERCHANT, secretKey: KEY }, timeoutMs: 1000 });
     const read = (fields: Record<string, string>) => provider.inbound.readNotice(new URLSearchParams(fields).toString());
     expect(read(PSN)).toMatchObject({ kind: 'payment_result', verified: true, reference: 'ORDER1234567890', paymentId: 'CCGM48FGLP11H8MT', money: { amountMinor: 379, currency: 'USD' }, outcome: { kind: 'approved' } });
-    const refunded = { ...PSN, BIL_STATUS: 'refunded' };
+    const refunded: Record<string, string> = { ...PSN, BIL_STATUS: 'refunded' };
     refunded.REQ_SIGN = glocashSign('notice', refunded, KEY);
     expect(read(refunded)).toMatchObject({ kind: 'business', category: 'refund', verified: false });
     expect(read({ ...PSN, BIL_STATUS: 'failed' })).toMatchObject({ kind: 'payment_result', verified: false, problem: 'REQ_SIGN does not verify' });

@@ -2,7 +2,7 @@
  * The API's OpenAPI 3.1 document: served at /api/v1/openapi.json, and the one schema both request
  * validation (here) and the tests' response validation use.
  */
-import { SUBSCRIPTION_STATUSES } from '../db/database.ts';
+import { COLLECTION_METHODS, SUBSCRIPTION_STATUSES } from '../db/database.ts';
 import { INTERVALS } from '../plans/billing-calendar.ts';
 
 const text = { type: 'string' } as const;
@@ -36,7 +36,7 @@ const money = { type: 'string', pattern: '^[0-9]+(\\.[0-9]{1,2})?$' };
 
 const subscription = {
   type: 'object',
-  required: ['id', 'external_id', 'status', 'customer', 'quickpay_id', 'payment_method', 'product', 'interval', 'amount', 'amount_minor', 'currency', 'timezone', 'anchor_at', 'next_period', 'next_renewal_at', 'next_attempt_at', 'renewals_paid', 'past_due_since', 'retries_used', 'cancel_at_period_end', 'canceled_at', 'created_at', 'updated_at'],
+  required: ['id', 'external_id', 'status', 'customer', 'quickpay_id', 'collection_method', 'payment_method', 'product', 'interval', 'amount', 'amount_minor', 'currency', 'timezone', 'anchor_at', 'next_period', 'next_renewal_at', 'next_attempt_at', 'renewals_paid', 'past_due_since', 'retries_used', 'cancel_at_period_end', 'canceled_at', 'created_at', 'updated_at'],
   properties: {
     id: text,
     external_id: nullableText,
@@ -47,6 +47,7 @@ const subscription = {
       properties: { email: text, first_name: text, last_name: text, country: text },
     },
     quickpay_id: nullableText,
+    collection_method: { enum: [...COLLECTION_METHODS], description: 'How each period is collected: a stored card token, a payment link per period, or in person.' },
     payment_method: {
       oneOf: [
         { type: 'null' },

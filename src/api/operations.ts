@@ -54,6 +54,7 @@ const ENROL_FIELDS: Record<EnrolField, string> = {
   firstPaidAt: 'first_paid_at',
   renewalsPaid: 'renewals_paid',
   externalId: 'external_id',
+  collection: 'collection',
 };
 
 const actorOf = (key: ApiKeyIdentity) => `api:${key.name}`;

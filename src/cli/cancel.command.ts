@@ -1,7 +1,7 @@
 import { operatorContext } from '../deps.ts';
 import { createBoss } from '../jobs/queue.ts';
 import { cancelSubscription } from '../billing/operator-actions.ts';
-import { viewOf } from '../subscriptions/lookup.ts';
+import { subscriptionIdFor, viewOf } from '../subscriptions/lookup.ts';
 import { EXIT_OK, optional, printJson, type Command } from './command.ts';
 import { subscriptionJson, subscriptionText } from './present.ts';
 
@@ -9,6 +9,7 @@ export const cancelCommand: Command = {
   name: 'cancel',
   summary: 'Cancel a subscription now, or at the end of its period',
   help: `Usage: rebill cancel ID [--at-period-end] [--reason TEXT] [--json]
+ID is the subscription's id, ext:EXTERNAL_ID, or any of its order numbers.
 
 Cancels now: no further charge is made (a charge already in flight is still recorded, and a
 success after the cancel is flagged in the events for a refund decision).
@@ -25,7 +26,7 @@ Example:
     const atPeriodEnd = Boolean(args.values['at-period-end']);
     const subscription = await ctx.withDatabase(async ({ db, pool }) =>
       // The customer is told, in the same transaction (delivered by the worker).
-      viewOf(db, await cancelSubscription(db, id, atPeriodEnd, operatorContext(ctx.config(), createBoss(pool, { background: false }), ctx.clock().now(), optional(args, 'reason') ?? null))),
+      viewOf(db, await cancelSubscription(db, await subscriptionIdFor(db, id), atPeriodEnd, operatorContext(ctx.config(), createBoss(pool, { background: false }), ctx.clock().now(), optional(args, 'reason') ?? null))),
     );
     if (args.json) printJson(ctx.stdout, subscriptionJson(subscription));
     else ctx.stdout.write(`${atPeriodEnd ? 'Will end at the period end.' : 'Canceled.'}\n${subscriptionText(subscription)}`);

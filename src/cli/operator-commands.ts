@@ -7,7 +7,7 @@ import { openChargeOf } from '../payments/transactions/transaction.repo.ts';
 import { queryCharges } from '../billing/janitor.ts';
 import { createBoss } from '../jobs/queue.ts';
 import { retryNow } from '../billing/subscriber-actions.ts';
-import { getSubscription, viewOf } from '../subscriptions/lookup.ts';
+import { getSubscription, subscriptionIdFor, viewOf } from '../subscriptions/lookup.ts';
 import { updateToken, type OperatorContext } from '../billing/operator-actions.ts';
 import { EXIT_OK, optional, printJson, required, withEngine, type Command, type CommandContext, type Parsed } from './command.ts';
 import { attemptJson, subscriptionJson, subscriptionText } from './present.ts';
@@ -20,6 +20,7 @@ export const retryCommand: Command = {
   name: 'retry',
   summary: 'Charge a due or past-due subscription now',
   help: `Usage: rebill retry ID [--reason TEXT] [--json]
+ID is the subscription's id, ext:EXTERNAL_ID, or any of its order numbers.
 
 Queues a charge for the subscription's current period at once (the running worker picks it up
 within a second or two), e.g. after the customer says they have topped up their card. Works for
@@ -35,7 +36,7 @@ Example:
     const id = args.positionals[0]!;
     const subscription = await ctx.withDatabase(async ({ db, pool }) => {
       const boss = createBoss(pool, { background: false });
-      return viewOf(db, await retryNow(db, boss, id, operatorContext(args, ctx, boss)));
+      return viewOf(db, await retryNow(db, boss, await subscriptionIdFor(db, id), operatorContext(args, ctx, boss)));
     });
     if (args.json) printJson(ctx.stdout, subscriptionJson(subscription));
     else ctx.stdout.write(`Charge queued; the worker will send it shortly.\n${subscriptionText(subscription)}`);
@@ -47,6 +48,7 @@ export const updateTokenCommand: Command = {
   name: 'update-token',
   summary: "Replace a subscription's card token (QuickPay ID)",
   help: `Usage: rebill update-token ID --quickpay-id NEW [--reason TEXT] [--json]
+ID is the subscription's id, ext:EXTERNAL_ID, or any of its order numbers.
 
 Replaces the card token charged for the subscription, e.g. after the customer gave a new card
 on your checkout. A subscription stopped by a hard decline (lost card, …) is charged again with
@@ -61,7 +63,7 @@ Example:
     const id = args.positionals[0]!;
     const token = required(args, 'quickpay-id');
     const subscription = await ctx.withDatabase(async ({ db, pool }) =>
-      viewOf(db, await updateToken(db, id, token, operatorContext(args, ctx, createBoss(pool, { background: false })))),
+      viewOf(db, await updateToken(db, await subscriptionIdFor(db, id), token, operatorContext(args, ctx, createBoss(pool, { background: false })))),
     );
     if (args.json) printJson(ctx.stdout, subscriptionJson(subscription));
     else ctx.stdout.write(`Card token replaced.\n${subscriptionText(subscription)}`);
@@ -73,6 +75,7 @@ export const resolveCommand: Command = {
   name: 'resolve',
   summary: "Query the gateway now about a subscription's unresolved charge",
   help: `Usage: rebill resolve ID [--json]
+ID is the subscription's id, ext:EXTERNAL_ID, or any of its order numbers.
 
 Asks the gateway (/service/check/normal) about the subscription's attempt that is still awaiting
 its outcome (sending, unknown, pending or waiting for 3-D Secure) and records what it says,
@@ -85,9 +88,10 @@ Example:
   options: {},
   positionals: { min: 1, max: 1 },
   async run(args, ctx) {
-    const id = args.positionals[0]!;
+    const typed = args.positionals[0]!;
     const result = await withEngine(ctx, async (engine) => {
       const { db } = engine;
+      const id = await subscriptionIdFor(db, typed);
       await getSubscription(db, id);
       const attempt = await openChargeOf(db, id);
       if (!attempt) throw new ConflictError(`subscription ${id} has no charge awaiting an outcome; nothing to resolve`);

@@ -1,41 +1,33 @@
 import { invoicesOf } from '../payments/invoices/invoice.repo.ts';
 import { transactionsOf } from '../payments/transactions/transaction.repo.ts';
 import { eventsOf } from '../events/events.repo.ts';
-import { NotFoundError } from '../lib/errors.ts';
-import { getSubscription, getSubscriptionByExternalId, isSubscriptionId, viewOf } from '../subscriptions/lookup.ts';
+import { getSubscription, subscriptionIdFor, viewOf } from '../subscriptions/lookup.ts';
 import { EXIT_OK, printJson, type Command } from './command.ts';
 import { attemptJson, eventJson, invoiceJson, invoicesText, subscriptionJson, subscriptionText, table } from './present.ts';
-
-/** Marks an external id in place of a subscription id: UUID-shaped external ids stay unambiguous. */
-const EXTERNAL_ID_PREFIX = 'ext:';
 
 export const showCommand: Command = {
   name: 'show',
   summary: 'Show a subscription, its charge attempts and its event log',
   help: `Usage: rebill show ID [--json]
        rebill show ext:EXTERNAL_ID [--json]
+       rebill show ORDER_NUMBER [--json]
 
 Prints the subscription, every charge attempt (order number, service_mode, amount, status,
-payment id, time) and every event (what changed, why, by whom, when). Name it by its id, or by
-the external id it was enrolled with, written after "ext:".
+payment id, time) and every event (what changed, why, by whom, when). Name it by its id, by
+the external id it was enrolled with, written after "ext:", or by any of its order numbers (or
+refund numbers), as customers quote them.
 
 Examples:
   rebill show 0b6f3c1e-8a57-4c3e-9d3f-2f1a6c0e9b7d --json
   rebill show ext:shop-cus-1042
+  rebill show 0b6f3c1e8a574c3e9d3f2f1a6c0e9b7d-3-1
 `,
   options: {},
   positionals: { min: 1, max: 1 },
   async run(args, ctx) {
-    const reference = args.positionals[0]!;
-    const externalId = reference.startsWith(EXTERNAL_ID_PREFIX) ? reference.slice(EXTERNAL_ID_PREFIX.length) : null;
-    if (externalId === null && !isSubscriptionId(reference)) {
-      throw new NotFoundError(
-        `"${reference}" is not a subscription id (ids look like 0b6f3c1e-8a57-4c3e-9d3f-2f1a6c0e9b7d); ` +
-          `to find a subscription by its external id, write ext:${reference}`,
-      );
-    }
+    const typed = args.positionals[0]!;
     const { subscription, transactions, invoices, events } = await ctx.withDatabase(async ({ db }) => {
-      const row = externalId === null ? await getSubscription(db, reference) : await getSubscriptionByExternalId(db, externalId);
+      const row = await getSubscription(db, await subscriptionIdFor(db, typed));
       return {
         subscription: await viewOf(db, row),
         transactions: await transactionsOf(db, row.id),

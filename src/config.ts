@@ -47,6 +47,8 @@ export const ENV_VARS = [
   { name: 'REBILL_HOST', default: '127.0.0.1', doc: 'Address the worker (and its built-in sandbox) listens on: `127.0.0.1` answers this machine only; `0.0.0.0` every interface (in a container, or behind a proxy on another host).' },
   { name: 'REBILL_PORT', default: '8080', doc: 'Port the worker listens on (health, metrics, notices, return page, payment links).' },
   { name: 'REBILL_API_RATE_LIMIT', default: '600', doc: 'Requests each API key may make per minute on each worker (bursts up to as many); more get `429` with `Retry-After`.' },
+  { name: 'REBILL_WEBHOOK_TIMEOUT', default: '10s', doc: 'How long a webhook receiver may take to answer before the delivery counts as failed.' },
+  { name: 'REBILL_WEBHOOK_RETRY_FOR', default: '3d', doc: 'How long a failed webhook delivery is tried again (30 s, doubling up to 6 h between tries) before it is given up; the events behind it then go.' },
   { name: 'REBILL_MERCHANT_NAME', default: 'rebill', doc: 'Your business name, shown to customers on pages and in e-mails, and the name their e-mails come from.' },
   { name: 'REBILL_SUPPORT_EMAIL', default: 'support@example.com', doc: 'Where customers are told to write for help (pages and e-mails); a plain address such as help@shop.example.' },
   { name: 'SMTP_URL', default: undefined, doc: 'Send customer e-mails over SMTP, e.g. `smtp://user:pass@mail.example.com:587` (`smtps://` for implicit TLS); its password is never shown. Unset: each message is written as an `.eml` file (refused in production).', shown: 'without-credentials' },
@@ -118,6 +120,7 @@ export interface Config {
   http: { publicUrl: string; host: string; port: number };
   /** The HTTP API: requests per minute per key, on each worker. */
   api: { ratePerMinute: number };
+  webhooks: { timeoutMs: number; retryForMs: number };
   merchant: { name: string; supportEmail: string; operatorEmail: string };
   billing: { doublePayment: 'refund' | 'flag'; stopOnDispute: boolean };
   email: {
@@ -386,6 +389,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     http: { publicUrl, host, port: integer('REBILL_PORT', 0, 65535) },
     api: { ratePerMinute: integer('REBILL_API_RATE_LIMIT', 1, 1_000_000) },
+    webhooks: { timeoutMs: duration('REBILL_WEBHOOK_TIMEOUT', 1000), retryForMs: duration('REBILL_WEBHOOK_RETRY_FOR', 60_000) },
     merchant: { name: merchantName, supportEmail, operatorEmail },
     billing: { doublePayment: doublePayment === 'flag' ? 'flag' : 'refund', stopOnDispute: boolean('REBILL_STOP_ON_DISPUTE') },
     email: {

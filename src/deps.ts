@@ -22,7 +22,8 @@ import type { Db } from './db/connect.ts';
 import type { PgBoss } from 'pg-boss';
 import { customerNotifications, type NotificationSettings } from './email/customer-notifications.ts';
 import { emlFileTransport, smtpTransport, type MailTransport } from './email/transport.ts';
-import type { FollowUps } from './billing/commit.ts';
+import { allFollowUps, type FollowUps } from './billing/commit.ts';
+import { webhookOutbox } from './webhooks/outbox.ts';
 
 export interface OpenedDatabase extends DatabaseHandle {
   readonly url: string;
@@ -143,7 +144,7 @@ export function mailTransport(config: Config): MailTransport {
   return config.email.smtpUrl ? smtpTransport(config.email.smtpUrl) : emlFileTransport(config.email.outboxDir);
 }
 
-/** Every follow-up a change runs (customer and operator e-mails, payment links), the same for every writer. */
+/** Every follow-up a change runs (customer and operator e-mails, payment links, webhooks), the same for every writer. */
 export function followUpsFor(config: Config, boss: PgBoss): FollowUps {
-  return customerNotifications(notificationSettings(config), boss);
+  return allFollowUps(customerNotifications(notificationSettings(config), boss), webhookOutbox(boss));
 }

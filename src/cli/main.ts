@@ -14,6 +14,7 @@ import { reconcileCommand } from './reconcile.command.ts';
 import { refundCommand } from './refund.command.ts';
 import { sandboxCommand } from './sandbox.command.ts';
 import { showCommand } from './show.command.ts';
+import { webhooksCommand } from './webhooks.command.ts';
 import { workerCommand } from './worker.command.ts';
 
 export const COMMANDS: readonly Command[] = [
@@ -29,6 +30,7 @@ export const COMMANDS: readonly Command[] = [
   reconcileCommand,
   calendarCommand,
   apiKeyCommand,
+  webhooksCommand,
   migrateCommand,
   workerCommand,
   sandboxCommand,

@@ -17,6 +17,8 @@ export const QUEUES = {
   email: 'deliver-email',
   /** The daily reconciliation with the payment providers. */
   reconcile: 'reconcile-day',
+  /** "Webhook deliveries are waiting": the webhooks' outbox says which, and in what order. */
+  webhooks: 'deliver-webhooks',
 } as const;
 
 export const BOSS_SCHEMA = 'pgboss';
@@ -73,6 +75,8 @@ export async function createQueues(boss: PgBoss): Promise<void> {
   await boss.createQueue(QUEUES.email, { ...common, retryLimit: 0, expireInSeconds: 600 });
   // A day of 100,000 payments takes minutes; a failed run is retried (it changes nothing twice).
   await boss.createQueue(QUEUES.reconcile, { ...common, retryLimit: 3, retryDelay: 600, expireInSeconds: 3600 });
+  // Retries are the outbox's backoff, run by the worker's webhook pass.
+  await boss.createQueue(QUEUES.webhooks, { ...common, retryLimit: 0, expireInSeconds: 600 });
 }
 
 /** Inserts charge jobs inside the caller's transaction, so they exist exactly when its changes do. */
@@ -87,4 +91,17 @@ export async function queuedChargeJobs(db: DbOrTx): Promise<number> {
     CompiledQuery.raw(`select count(*)::int as n from ${BOSS_SCHEMA}.job where name = $1 and state < 'active'`, [QUEUES.charge]),
   );
   return result.rows[0]?.n ?? 0;
+}
+
+/**
+ * Tells a worker that webhook deliveries are waiting, inside the transaction that wrote them. On a
+ * database no worker of this release has prepared yet the queue is missing (pg-boss says so before
+ * any statement runs, so the transaction is unharmed); the worker's periodic pass sends them then.
+ */
+export async function pokeWebhookDelivery(boss: PgBoss, tx: DbOrTx): Promise<void> {
+  try {
+    await boss.insert(QUEUES.webhooks, [{ data: {} }], { db: transactionExecutor(tx) });
+  } catch (error) {
+    if (!(error instanceof Error && error.message === `Queue ${QUEUES.webhooks} does not exist`)) throw error;
+  }
 }

@@ -28,6 +28,7 @@ import { setUpGateway } from './gateway-setup.ts';
 import { apiRoutes } from '../api/router.ts';
 import { forgetOldIdempotencyKeys } from '../api/idempotency.ts';
 import { defaultProviderName } from '../payment-providers.ts';
+import { deliverDueWebhooks } from '../webhooks/deliver.ts';
 import { createMetrics } from '../lib/metrics.ts';
 import { reconcilePreviousDays } from '../reconciliation/reconcile.job.ts';
 
@@ -113,6 +114,16 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
       config.renewals.janitorIntervalMs,
     );
 
+    // Webhooks: at once when a commit pokes the queue, and every janitor interval for retries.
+    const webhooks = new Periodic(
+      new CoalescedTask('webhooks', async () => {
+        const delivered = await deliverDueWebhooks({ db, clock, logger, timeoutMs: config.webhooks.timeoutMs, retryForMs: config.webhooks.retryForMs });
+        if (delivered) logger.info({ delivered }, 'webhooks delivered');
+      }, logger),
+      config.renewals.janitorIntervalMs,
+    );
+    await boss.work(QUEUES.webhooks, { batchSize: 10, pollingIntervalSeconds: 1 }, async () => webhooks.task.run());
+
     // The tick: pg-boss's cron creates one job per minute across all workers.
     await boss.schedule(QUEUES.schedule, '* * * * *');
     await boss.work(QUEUES.schedule, async () => scheduler.run());
@@ -141,6 +152,8 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
 
     pump.start();
     janitor.start();
+    webhooks.start();
+    webhooks.poke();
     scheduler.request();
     logger.info(
       { host: config.http.host, port: http.port, public_url: withoutCredentials(config.http.publicUrl), embedded_database: database.embedded, concurrency: config.renewals.chargeConcurrency },
@@ -161,7 +174,9 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
           await boss.offWork(QUEUES.schedule);
           await boss.offWork(QUEUES.email);
           if (config.reconcileCron) await boss.offWork(QUEUES.reconcile);
+          await boss.offWork(QUEUES.webhooks);
           await janitor.stop();
+          await webhooks.stop();
           await scheduler.idle();
           await closeAll();
           logger.info('worker stopped');

@@ -108,12 +108,13 @@ async function buildIfStale(): Promise<void> {
   }
 }
 
-/** Changes whenever a migration (or the pg-boss version) changes, so a stale template is never used. */
+/** Changes whenever a migration, the pg-boss version or rebill's queues change, so a stale template is never used. */
 function schemaFingerprint(): string {
   const hash = createHash('sha256');
   for (const file of readdirSync('migrations').sort()) hash.update(file).update(readFileSync(join('migrations', file)));
   hash.update(readFileSync('node_modules/pg-boss/package.json'));
   hash.update(readFileSync('src/jobs/prepare-database.ts'));
+  hash.update(readFileSync('src/jobs/queue.ts'));
   return hash.digest('hex').slice(0, 12);
 }
 

@@ -12,6 +12,7 @@ import { migrateCommand } from './migrate.command.ts';
 import { resolveCommand, retryCommand, updateTokenCommand } from './operator-commands.ts';
 import { reconcileCommand } from './reconcile.command.ts';
 import { refundCommand } from './refund.command.ts';
+import { reportCommand } from './report.command.ts';
 import { sandboxCommand } from './sandbox.command.ts';
 import { showCommand } from './show.command.ts';
 import { webhooksCommand } from './webhooks.command.ts';
@@ -28,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   updateTokenCommand,
   refundCommand,
   reconcileCommand,
+  reportCommand,
   calendarCommand,
   apiKeyCommand,
   webhooksCommand,

@@ -66,8 +66,10 @@ describe('graceful shutdown', () => {
     const sandbox = (running.sandbox = await startTestSandbox({ seed: 'sigterm', latencyMs: 1_500, noticeDelayMs: 60_000 }));
     const ids = await seedDueSubscriptions(database.db, 200);
     const port = await freePort();
+    // A grace far longer than the gateway's 1.5 s answers: on a loaded machine recording them can
+    // take many seconds, and what is tested is that the worker waits for them, not how fast.
     const worker = startWorkerProcess(
-      workerEnv(database, sandbox, port, { REBILL_CHARGE_CONCURRENCY: '16', REBILL_CHARGE_BATCH_SIZE: '8', REBILL_SHUTDOWN_GRACE_MS: '10000' }),
+      workerEnv(database, sandbox, port, { REBILL_CHARGE_CONCURRENCY: '16', REBILL_CHARGE_BATCH_SIZE: '8', REBILL_SHUTDOWN_GRACE_MS: '120000' }),
     );
     running.workers = [worker];
     await worker.started();

@@ -63,9 +63,6 @@ export function buildChargeForm(
   const problem = orderNumberProblem(request.orderNumber);
   if (problem) throw new ValidationError(problem);
   const orderAmount = gatewayAmount({ amountMinor: request.amountMinor, currency: request.currency });
-  const { billing, product } = request;
-  const optional = (name: string, value: string | undefined): Array<[string, string]> =>
-    value === undefined || value.trim() === '' ? [] : [[name, value.trim()]];
   const unsigned: Array<[string, string]> = [
     ['account', credentials.account],
     ['terminal', credentials.terminal],
@@ -76,6 +73,28 @@ export function buildChargeForm(
     ['order_amount', orderAmount],
     ['order_notes', request.orderNotes],
     ['methods', options.methods],
+    ...customerAndProductFields(request, orderAmount),
+    ['noticeUrl', request.noticeUrl],
+    ['backUrl', request.backUrl],
+  ];
+  return { fields: signedForm(unsigned, options.signatureFields ?? QUICKPAY_CHARGE_REQUEST_FIELDS, credentials.secureCode), orderAmount };
+}
+
+/** A request form signed over the very strings that are sent: account, terminal, signValue, then the rest. */
+export function signedForm(unsigned: ReadonlyArray<readonly [string, string]>, signatureFields: SignatureFields, secureCode: string): Array<readonly [string, string]> {
+  const signValue = sign(signatureFields, Object.fromEntries(unsigned), secureCode);
+  return [...unsigned.slice(0, 2), ['signValue', signValue], ...unsigned.slice(2)];
+}
+
+/** The billing and product fields of a payment request (direct/pay, sendTrade), as sent and signed. */
+export function customerAndProductFields(
+  request: Pick<ChargeRequest, 'billing' | 'product'>,
+  orderAmount: string,
+): Array<[string, string]> {
+  const { billing, product } = request;
+  const optional = (name: string, value: string | undefined): Array<[string, string]> =>
+    value === undefined || value.trim() === '' ? [] : [[name, value.trim()]];
+  return [
     ['billing_firstName', sanitizeBillingField(billing.firstName)],
     ['billing_lastName', sanitizeBillingField(billing.lastName)],
     ['billing_email', sanitizeBillingField(billing.email)],
@@ -90,17 +109,7 @@ export function buildChargeForm(
     ['productSku', orNotApplicable(product.sku)],
     ['productNum', '1'],
     ['productPrice', orderAmount],
-    ['noticeUrl', request.noticeUrl],
-    ['backUrl', request.backUrl],
   ];
-  // Signed over the very strings that are sent.
-  const signValue = sign(
-    options.signatureFields ?? QUICKPAY_CHARGE_REQUEST_FIELDS,
-    Object.fromEntries(unsigned),
-    credentials.secureCode,
-  );
-  const fields: Array<readonly [string, string]> = [...unsigned.slice(0, 2), ['signValue', signValue], ...unsigned.slice(2)];
-  return { fields, orderAmount };
 }
 
 /** §6: product fields carry `N/A` rather than nothing. */

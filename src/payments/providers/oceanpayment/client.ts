@@ -10,6 +10,8 @@ import { ValidationError } from '../../../lib/errors.ts';
 import { buildChargeForm, orderNumberProblem } from './charge-request.ts';
 import type { ChargeRequest } from './charge-request.ts';
 import { readChargeResponse } from './charge-response.ts';
+import { buildHostedCheckoutForm, readHostedCheckoutResponse } from './hosted-checkout.ts';
+import type { HostedCheckoutRequest, HostedCheckoutStart } from './hosted-checkout.ts';
 import { GATEWAY_UTC_OFFSET_MINUTES, utcOffsetProblem } from './gateway-time.ts';
 import { postForm } from '../form-post.ts';
 import { buildOrderListForm, MAX_LIST_RESPONSE_BYTES, readBusinessOrderRow, readOrderListAnswer, readSuccessOrderRow } from './order-lists.ts';
@@ -63,6 +65,7 @@ export interface OceanpaymentClientOptions {
 
 export class OceanpaymentClient {
   readonly #chargeUrl: string;
+  readonly #checkoutUrl: string;
   readonly #queryUrl: string;
   readonly #credentials: MerchantCredentials;
   readonly #timeoutMs: number;
@@ -76,6 +79,7 @@ export class OceanpaymentClient {
 
   constructor(options: OceanpaymentClientOptions) {
     this.#chargeUrl = joinUrl(options.gatewayUrl, '/gateway/direct/pay');
+    this.#checkoutUrl = joinUrl(options.gatewayUrl, '/gateway/service/sendTrade');
     this.#queryUrl = joinUrl(options.queryUrl, '/service/check/normal');
     this.#queryHost = options.queryUrl;
     this.#gatewayUtcOffsetMinutes = options.gatewayUtcOffsetMinutes ?? GATEWAY_UTC_OFFSET_MINUTES;
@@ -125,6 +129,19 @@ export class OceanpaymentClient {
       this.#credentials,
       this.#maxResponseBytes,
     );
+  }
+
+  /**
+   * Opens the gateway's hosted payment page for a first purchase (`/gateway/service/sendTrade`).
+   * Only a verified answer about this order is believed; anything else is `unknown`.
+   */
+  async hostedCheckout(request: HostedCheckoutRequest): Promise<HostedCheckoutStart> {
+    const form = buildHostedCheckoutForm(request, this.#credentials, { methods: this.#methods });
+    const posted = await postForm(this.#checkoutUrl, form, this.#postOptions());
+    if (!posted.ok) return { kind: 'unknown', reason: `checkout request failed: ${posted.reason}` };
+    if (posted.status < 200 || posted.status > 299) return { kind: 'unknown', reason: `the gateway answered HTTP ${posted.status} to the checkout request` };
+    const sent = { orderNumber: request.orderNumber, orderNotes: request.orderNotes, money: { amountMinor: request.amountMinor, currency: request.currency } };
+    return readHostedCheckoutResponse(posted.body, sent, this.#credentials, this.#maxResponseBytes);
   }
 
   /** Every payment attempt recorded for an order number, newest first, as the gateway orders them. */

@@ -9,12 +9,19 @@
  */
 import { ORDER_NUMBER_PATTERN } from './charge-request.ts';
 
-const FORMATS: ReadonlyArray<readonly [field: string, pattern: RegExp, rule: string]> = [
+export type FieldFormats = ReadonlyArray<readonly [field: string, pattern: RegExp, rule: string]>;
+
+/** The merchant and order fields every signed gateway answer starts with. */
+export const ORDER_FIELD_FORMATS: FieldFormats = [
   ['account', /^\d{6}$/, 'a 6-digit account number'],
   ['terminal', /^\d{8,12}$/, 'an 8-12 digit terminal number'],
   ['order_number', ORDER_NUMBER_PATTERN, '1-50 letters, digits, "_" or "-"'],
   ['order_currency', /^[A-Z]{3}$/, 'an ISO 4217 code'],
   ['order_amount', /^\d{1,10}(\.\d{1,2})?$/, 'a decimal amount with at most 2 decimals'],
+];
+
+const FORMATS: FieldFormats = [
+  ...ORDER_FIELD_FORMATS,
   // A masked card number ("411111***1111"), or nothing (a request refused before any card was read).
   ['card_number', /^(\d{4,6}\*{2,12}\d{2,4})?$/, 'a masked card number such as 411111***1111, or empty'],
   ['payment_id', /^\d{0,32}$/, 'digits, or empty'],
@@ -28,8 +35,13 @@ const FORMATS: ReadonlyArray<readonly [field: string, pattern: RegExp, rule: str
  * well-formed). A result with any problem must be rejected, whatever its signature says.
  */
 export function paymentResultFormatProblems(fields: Readonly<Record<string, string | undefined>>): string[] {
+  return formatProblems(fields, FORMATS);
+}
+
+/** Problems with these fields' formats, each naming the field, its value and the rule. */
+export function formatProblems(fields: Readonly<Record<string, string | undefined>>, formats: FieldFormats): string[] {
   const problems: string[] = [];
-  for (const [field, pattern, rule] of FORMATS) {
+  for (const [field, pattern, rule] of formats) {
     const value = Object.hasOwn(fields, field) ? (fields[field] ?? '') : '';
     if (!pattern.test(value)) problems.push(`${field} "${printable(value)}" is not ${rule}`);
   }

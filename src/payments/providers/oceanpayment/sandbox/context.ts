@@ -34,6 +34,8 @@ export interface SandboxContext {
   readonly payIdKey: Buffer;
   /** 3-D Secure charges waiting for the customer, by ledger row. */
   readonly callbacks: Map<number, PendingCallbacks>;
+  /** Hosted checkouts waiting for the customer's card, by ledger row. */
+  readonly checkouts: Map<number, PendingCallbacks>;
 }
 
 /** The secure code of an account's terminal, or undefined when the pair is unknown. */

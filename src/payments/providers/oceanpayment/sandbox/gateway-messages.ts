@@ -14,6 +14,10 @@ export const RESULT_DETAILS = {
   lostCard: '80040:Lost or stolen card',
   failed3ds: '80091:Cardholder failed 3D Secure authentication',
   awaiting3ds: '80093:3D Authorized Service not completed',
+  /** A hosted checkout whose page the customer has not finished (the order exists, nothing is paid yet). */
+  awaitingCustomer: '80100:Transaction not finished',
+  customerCancelled: '80101:Customer cancelled',
+  notPermitted: '80013:Transaction not permitted on card',
   /** Sandbox-only code: how the real gateway words a pending card payment is not documented. */
   pending: '80099:Transaction pending, awaiting the bank',
 } as const;

@@ -216,6 +216,17 @@ export class Ledger {
     if (status === 'approved') this.#noteApproval(index);
   }
 
+  /** Gives a hosted checkout's charge the card token its page created (it had none until then). */
+  assignToken(index: number, quickpayId: string): void {
+    this.#assertIndex(index);
+    const previous = this.#token.data[index] ?? 0;
+    const tokenId = this.#tokens.id(quickpayId);
+    this.#chargesPerToken.ensure(this.#tokens.size);
+    this.#chargesPerToken.data[previous] = Math.max(0, (this.#chargesPerToken.data[previous] ?? 0) - 1);
+    this.#chargesPerToken.data[tokenId] = (this.#chargesPerToken.data[tokenId] ?? 0) + 1;
+    this.#token.data[index] = tokenId;
+  }
+
   status(index: number): ChargeStatus {
     return CHARGE_STATUSES[this.#status.data[index] ?? 0] ?? 'rejected';
   }

@@ -63,9 +63,18 @@ export const UNKNOWN_TERMINAL: RequestError = { code: '20016', message: 'Termina
 export const INCORRECT_SIGN_VALUE: RequestError = { code: '20013', message: 'Incorrect sign value' };
 export const DUPLICATE_ORDER: RequestError = { code: '20061', message: 'Duplicate order: this order number is already paid' };
 
+/**
+ * The checks of `/gateway/service/sendTrade`: the same fields, no card token (the page creates
+ * it), and a backUrl to send the customer back to.
+ */
+export const HOSTED_CHECKOUT_CHECKS: readonly Check[] = [
+  { field: 'backUrl', code: '20024', message: 'backUrl is empty', fails: empty },
+  ...DIRECT_PAY_CHECKS.filter((check) => check.field !== 'quickpay_id'),
+];
+
 /** The first failing field check, or null. */
-export function fieldError(form: Form): RequestError | null {
-  for (const check of DIRECT_PAY_CHECKS) {
+export function fieldError(form: Form, checks: readonly Check[] = DIRECT_PAY_CHECKS): RequestError | null {
+  for (const check of checks) {
     const value = Object.hasOwn(form, check.field) ? (form[check.field] ?? '') : '';
     if (check.fails(value, form)) return { code: check.code, message: check.message };
   }

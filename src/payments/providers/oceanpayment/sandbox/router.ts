@@ -11,6 +11,7 @@ import { faultProblems, mergeFaults } from './faults.ts';
 import type { FaultSettings } from './faults.ts';
 import { MAX_REQUEST_BYTES, parseForm, readBody, sendJson, sendText } from './http-util.ts';
 import { handleBusinessOrdersList, handleSuccessOrdersList } from './order-lists.ts';
+import { CHECKOUT_PAGE_PATH, completeCheckout, handleSendTrade, showCheckoutPage } from './hosted-checkout.ts';
 import { handleOrderQuery } from './order-query.ts';
 import { bookOutOfBandOrder } from './out-of-band-orders.ts';
 import { handleApplyRefund, handleRefundQuery, settleRefundByControl } from './refunds.ts';
@@ -22,12 +23,14 @@ const MAX_PAGE_SIZE = 1000;
 
 const INDEX_TEXT = `Oceanpayment sandbox
 POST /gateway/direct/pay          charge a stored card token (form-urlencoded)
+POST /gateway/service/sendTrade   open a hosted checkout for a first purchase (form-urlencoded)
 POST /service/check/normal        order query (form-urlencoded)
 POST /service/applyRefund         refund a payment (form-urlencoded)
 POST /service/queryRefund         refund status (form-urlencoded)
 POST /service/QueryOrdersList     approved payments in a time window, paged (form-urlencoded)
 POST /service/BusinessOrdersList  refunds and chargebacks in a time window, paged (form-urlencoded)
 GET  ${PAY_URL_PATH}?pay_id=…  3-D Secure page
+GET  ${CHECKOUT_PAGE_PATH}?pay_id=…  hosted checkout page (card form)
 GET  /sandbox/ledger?offset=&limit=&order_number=
 GET  /sandbox/ledger/summary
 GET  /sandbox/faults, POST /sandbox/faults (JSON)
@@ -48,6 +51,13 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
   '/service/queryRefund': { POST: withForm((context, form, response) => handleRefundQuery(context, form, response)) },
   '/service/QueryOrdersList': { POST: withForm((context, form, response) => handleSuccessOrdersList(context, form, response)) },
   '/service/BusinessOrdersList': { POST: withForm((context, form, response) => handleBusinessOrdersList(context, form, response)) },
+  '/gateway/service/sendTrade': {
+    POST: withForm((context, form, response) => handleSendTrade(context, form, response)),
+  },
+  [CHECKOUT_PAGE_PATH]: {
+    GET: (context, _request, response, url) => showCheckoutPage(context, url.searchParams.get('pay_id') ?? '', response),
+    POST: withForm((context, form, response, url) => completeCheckout(context, url.searchParams.get('pay_id') ?? '', form, response)),
+  },
   '/sandbox/chargebacks': { POST: recordChargeback },
   '/sandbox/orders': { POST: bookOutOfBandOrder },
   [PAY_URL_PATH]: {

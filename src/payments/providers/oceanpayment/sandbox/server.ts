@@ -62,6 +62,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     businessNoticeSignatureFields: options.businessNoticeSignatureFields ?? SANDBOX_BUSINESS_NOTICE_SIGN_FIELDS,
     payIdKey: randomBytes(32),
     callbacks: new Map(),
+    checkouts: new Map(),
   };
 
   const server = createServer(createRouter(context));

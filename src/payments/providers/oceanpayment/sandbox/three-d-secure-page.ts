@@ -12,7 +12,8 @@ export function escapeHtml(value: string): string {
     .replace(/'/g, '&#39;');
 }
 
-function page(title: string, body: string): string {
+/** The sandbox's page frame around `body` (HTML the caller has escaped). */
+export function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>

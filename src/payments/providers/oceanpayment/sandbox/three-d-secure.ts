@@ -26,7 +26,7 @@ export function payUrlFor(context: SandboxContext, index: number): string {
   return `${context.baseUrl}${PAY_URL_PATH}?pay_id=${payIdFor(context, index)}`;
 }
 
-function indexFromPayId(context: SandboxContext, payId: string): number | undefined {
+export function indexFromPayId(context: SandboxContext, payId: string): number | undefined {
   if (!/^[0-9a-f]{64}$/.test(payId)) return undefined;
   const index = Number.parseInt(payId.slice(0, 8), 16);
   const expected = Buffer.from(mac(context, index), 'latin1');

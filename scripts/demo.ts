@@ -390,6 +390,7 @@ async function printTimelines(db: Db, ids: Map<string, string>, t0: Date): Promi
     const after: Record<Subscription['status'], string> = {
       active: sub.next_renewal_at ? `next renewal ${when(sub.next_renewal_at, sub.timezone)}` : 'no renewal scheduled',
       incomplete: 'first purchase not paid yet',
+      incomplete_expired: 'the checkout was abandoned; nothing was charged',
       past_due: 'renewal not paid yet',
       unpaid: 'no more automatic charges until an operator runs `rebill update-token` or `rebill retry`',
       canceled: 'nothing more is charged',

@@ -2,7 +2,8 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { Interval } from '../plans/billing-calendar.ts';
 
-export const SUBSCRIPTION_STATUSES = ['incomplete', 'active', 'past_due', 'unpaid', 'canceled'] as const;
+/** `incomplete_expired`: the customer never completed the hosted checkout before its link expired. */
+export const SUBSCRIPTION_STATUSES = ['incomplete', 'incomplete_expired', 'active', 'past_due', 'unpaid', 'canceled'] as const;
 export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
 
 /** Charge statuses: a charge is `sending` until the provider answers, and ends succeeded, failed or expired. */
@@ -197,6 +198,22 @@ export interface PaymentLinksTable {
   closed_reason: string | null;
 }
 
+export type CustomerLinkPurpose = 'checkout' | 'card_update' | 'portal';
+
+/** A link a customer opens themselves: one purpose, one subscription, an expiry; only the token's hash is kept. */
+export interface CustomerLinksTable {
+  id: Generated<number>;
+  purpose: CustomerLinkPurpose;
+  subscription_id: string;
+  token_hash: Buffer;
+  created_at: Date;
+  expires_at: Date;
+  clicks: Generated<number>;
+  last_clicked_at: Date | null;
+  closed_at: Date | null;
+  closed_reason: string | null;
+}
+
 export interface EventsTable {
   id: Generated<number>;
   subscription_id: string;
@@ -320,6 +337,7 @@ export interface Database {
   email_outbox: EmailOutboxTable;
   payment_links: PaymentLinksTable;
   payment_link_tokens: PaymentLinkTokensTable;
+  customer_links: CustomerLinksTable;
   events: EventsTable;
   api_keys: ApiKeysTable;
   api_idempotency: ApiIdempotencyTable;
@@ -346,3 +364,4 @@ export type WebhookEndpoint = Selectable<WebhookEndpointsTable>;
 export type WebhookDelivery = Selectable<WebhookDeliveriesTable>;
 export type ReconciliationRun = Selectable<ReconciliationRunsTable>;
 export type ReconciliationItem = Selectable<ReconciliationItemsTable>;
+export type CustomerLink = Selectable<CustomerLinksTable>;

@@ -60,6 +60,7 @@ export interface EventCatalogue {
   retry_requested: TransitionData;
   token_replaced: TransitionData;
   dispute_received: TransitionData;
+  checkout_expired: TransitionData;
   // Facts worth an operator's attention that change no state by themselves.
   succeeded_after_cancel: ChargeFacts & { period?: number };
   succeeded_for_settled_period: ChargeFacts & { period?: number };
@@ -72,6 +73,15 @@ export interface EventCatalogue {
   charge_outcome_unknown: ChargeFacts;
   confirmation_requested: { order_number: string; attempt_status: string; notice_payment_id: string | null };
   payment_link_opened: { clicks: number; link_state: string };
+  // The customer's own links: hosted checkout, card update, the self-service page.
+  customer_link_created: { purpose: string; expires_at: string };
+  customer_link_opened: { purpose: string; clicks: number; link_state: string };
+  /** The provider's hosted page is ready for the customer (a checkout charge waits for them there). */
+  checkout_started: ChargeFacts;
+  /** A checkout charge ended without payment: the customer may try again while the link lasts. */
+  checkout_not_paid: ChargeFacts;
+  /** A card token the provider gave with a payment became the subscription's payment method. */
+  payment_method_added: { provider: string; token_ends: string; order_number?: string };
   // Money back to the customer.
   refund_requested: RefundData;
   refund_accepted: RefundData;

@@ -114,8 +114,14 @@ export const ENROLLABLE_COLLECTIONS: readonly CollectionMethod[] = COLLECTION_ME
 
 export type EnrolValidation = { ok: true; row: EnrolmentRow } | { ok: false; problems: string[]; issues: EnrolIssue[] };
 
+/**
+ * How the card is given: `token` the merchant already holds one (quickpay id); `checkout` the
+ * customer pays the first purchase on the provider's hosted page, which creates it.
+ */
+export type EnrolMode = 'token' | 'checkout';
+
 /** Checks one enrolment; returns the row to insert or every problem found. */
-export function validateEnrolment(input: EnrolInput, now: Date, names: EnrolFieldNames = CLI_NAMES): EnrolValidation {
+export function validateEnrolment(input: EnrolInput, now: Date, names: EnrolFieldNames = CLI_NAMES, mode: EnrolMode = 'token'): EnrolValidation {
   const issues: EnrolIssue[] = [];
   const problem = (field: EnrolField | null, message: string) => issues.push({ field, message });
 
@@ -175,7 +181,12 @@ export function validateEnrolment(input: EnrolInput, now: Date, names: EnrolFiel
     problem('collection', `collection method "${input.collection}" is not one of ${ENROLLABLE_COLLECTIONS.join(', ')}`);
   }
   const quickpayId = input.quickpayId?.trim() ?? '';
-  if (collection === 'card_token') {
+  if (mode === 'checkout') {
+    // The checkout stores the card that renews the subscription: collection by card token.
+    if (collection !== 'card_token') problem('collection', `a checkout stores a card for renewals: collection method "${collection}" cannot be used with it`);
+    if (quickpayId) problem('quickpayId', 'a checkout creates the card token: give either a quickpay id or a checkout, not both');
+    if (input.firstPaidAt !== undefined) problem('firstPaidAt', `${names.firstPaidAt} cannot be given with a checkout: the first purchase is the checkout`);
+  } else if (collection === 'card_token') {
     if (readable('quickpayId') && (!quickpayId || /\s/.test(quickpayId) || quickpayId.length > 100)) {
       problem('quickpayId', `quickpay id "${input.quickpayId ?? ''}" must be the gateway's card token: 1 to 100 characters without spaces`);
     }
@@ -227,6 +238,10 @@ export function validateEnrolment(input: EnrolInput, now: Date, names: EnrolFiel
     external_id: externalId ?? null,
   } satisfies Partial<EnrolmentRow>;
 
+  if (mode === 'checkout') {
+    // Nothing is charged until the customer pays at the checkout; its payment anchors the calendar.
+    return { ok: true, row: { ...base, anchor_at: now, status: 'incomplete', next_period: 0, next_renewal_at: now, next_attempt_at: null } };
+  }
   if (!firstPaidAt) {
     // The first purchase (X1) is still to be charged, now; renewals follow from this anchor.
     return { ok: true, row: { ...base, anchor_at: now, status: 'incomplete', next_period: 0, next_renewal_at: now, next_attempt_at: now } };
@@ -263,6 +278,7 @@ export function enrolledEvent(row: EnrolmentRow, ctx: { now: Date; actor: string
       next_period: row.next_period,
       next_renewal_at: (row.next_renewal_at as Date).toISOString(),
       ...(row.external_id ? { external_id: row.external_id } : {}),
+      ...(row.card_token === '' ? { checkout: true } : {}),
     },
   };
 }
@@ -308,8 +324,10 @@ export async function enrolMany(db: Db, rows: EnrolmentRow[], ctx: EnrolContext)
 
 export async function insertRows(tx: Tx, rows: EnrolmentRow[], ctx: EnrolContext): Promise<void> {
   await insertSubscriptions(tx, rows.map(({ card_token: _token, ...row }) => ({ ...row, payment_method_id: null })));
-  const methodIds = await insertMethods(tx, rows.map((row) => ({ subscriptionId: row.id, provider: ctx.provider, token: row.card_token, createdAt: ctx.now })));
-  await usePaymentMethods(tx, rows.map((row, i) => ({ subscriptionId: row.id, paymentMethodId: methodIds[i]! })));
+  // A checkout's subscription has no card yet: the customer's payment brings it.
+  const withCard = rows.filter((row) => row.card_token !== '');
+  const methodIds = await insertMethods(tx, withCard.map((row) => ({ subscriptionId: row.id, provider: ctx.provider, token: row.card_token, createdAt: ctx.now })));
+  await usePaymentMethods(tx, withCard.map((row, i) => ({ subscriptionId: row.id, paymentMethodId: methodIds[i]! })));
   await insertEvents(tx, rows.map((row) => enrolledEvent(row, ctx)));
   if (ctx.afterInsert) await ctx.afterInsert(tx, rows);
 }
@@ -317,6 +335,7 @@ export async function insertRows(tx: Tx, rows: EnrolmentRow[], ctx: EnrolContext
 export interface EnrolOptions extends EnrolContext {
   /** How the input names its fields, for messages (the CLI's option names by default). */
   fieldNames?: EnrolFieldNames;
+  mode?: EnrolMode;
   /** Enrol even when a live subscription has the same e-mail, card token and plan. */
   allowDuplicate?: boolean;
 }
@@ -333,7 +352,7 @@ export type EnrolResult =
  * ValidationError; a repeat or a duplicate is an answer, not an error.
  */
 export async function enrol(db: Db, input: EnrolInput, options: EnrolOptions): Promise<EnrolResult> {
-  const result = validateEnrolment(input, options.now, options.fieldNames);
+  const result = validateEnrolment(input, options.now, options.fieldNames, options.mode);
   if (!result.ok) throw new ValidationError(result.problems);
   const row = result.row;
   try {
@@ -405,7 +424,8 @@ export function termDifferences(existing: Subscription, existingToken: string | 
     formatAmount({ amountMinor: existing.amount_minor, currency: existing.currency }),
     formatAmount({ amountMinor: row.amount_minor, currency: row.currency }),
   );
-  compare('quickpay id', existingToken ?? '', row.card_token ?? '');
+  // A checkout enrolment names no token: the one its customer gave at the checkout is not a difference.
+  if (row.card_token !== '') compare('quickpay id', existingToken ?? '', row.card_token ?? '');
   compare('collection method', existing.collection_method, row.collection_method);
   compare('product name', existing.product_name, row.product_name);
   compare('time zone', existing.timezone, row.timezone);

@@ -32,7 +32,8 @@ export interface DunningPolicy {
 
 export type SubscriptionEvent =
   | { type: 'charge_started'; period: number }
-  | { type: 'payment_succeeded'; period: number }
+  /** `anchorAt`: a first purchase made by the customer at a hosted checkout anchors the calendar when it is paid. */
+  | { type: 'payment_succeeded'; period: number; anchorAt?: Date }
   | { type: 'payment_failed'; period: number; declineClass: 'soft' | 'hard'; retryLimit?: number }
   | { type: 'request_rejected'; period: number }
   | { type: 'action_required'; period: number }
@@ -44,7 +45,9 @@ export type SubscriptionEvent =
   | { type: 'retry_requested' }
   | { type: 'token_replaced' }
   /** The customer disputed a payment (a confirmed chargeback or fraud return): no more renewals. */
-  | { type: 'dispute_received' };
+  | { type: 'dispute_received' }
+  /** The customer never completed the hosted checkout before its link expired. */
+  | { type: 'checkout_expired' };
 
 export type TransitionResult =
   | { ok: true; state: SubscriptionState; flags: TransitionFlag[] }
@@ -59,22 +62,28 @@ export type TransitionFlag =
   | 'dunning_started';
 
 const CHARGEABLE: readonly SubscriptionStatus[] = ['incomplete', 'active', 'past_due', 'unpaid'];
+/** Any result may still arrive for a charge sent before the subscription ended. */
+const ANY: readonly SubscriptionStatus[] = ['incomplete', 'incomplete_expired', 'active', 'past_due', 'unpaid', 'canceled'];
+
+/** Nothing more is due: a result arriving now changes no schedule. */
+const isEnded = (status: SubscriptionStatus) => status === 'canceled' || status === 'incomplete_expired';
 
 /** The statuses each event may arrive in; anything else is refused with a reason. */
 export const ALLOWED_FROM: Record<SubscriptionEvent['type'], readonly SubscriptionStatus[]> = {
   charge_started: CHARGEABLE,
-  payment_succeeded: ['incomplete', 'active', 'past_due', 'unpaid', 'canceled'],
-  payment_failed: ['incomplete', 'active', 'past_due', 'unpaid', 'canceled'],
-  request_rejected: ['incomplete', 'active', 'past_due', 'unpaid', 'canceled'],
-  action_required: ['incomplete', 'active', 'past_due', 'unpaid', 'canceled'],
-  authentication_expired: ['incomplete', 'active', 'past_due', 'unpaid', 'canceled'],
-  charge_not_sent: ['incomplete', 'active', 'past_due', 'unpaid', 'canceled'],
+  payment_succeeded: ANY,
+  payment_failed: ANY,
+  request_rejected: ANY,
+  action_required: ANY,
+  authentication_expired: ANY,
+  charge_not_sent: ANY,
   cancel: ['incomplete', 'active', 'past_due', 'unpaid'],
   period_ended: ['active'],
   dunning_exhausted: ['incomplete', 'past_due'],
   retry_requested: CHARGEABLE,
   token_replaced: ['incomplete', 'active', 'past_due', 'unpaid'],
   dispute_received: ['incomplete', 'active', 'past_due', 'unpaid'],
+  checkout_expired: ['incomplete'],
 };
 
 export function transition(
@@ -108,16 +117,17 @@ export function transition(
         pastDueSince: null,
         retriesUsed: 0,
       };
-      if (state.status === 'canceled') {
+      if (isEnded(state.status)) {
         flags.push('succeeded_after_cancel');
         return done({ ...advanced, nextRenewalAt: null, nextAttemptAt: null });
       }
-      const nextRenewalAt = renewalAt(state.plan, paid + 1);
-      return done({ ...advanced, status: 'active', nextRenewalAt, nextAttemptAt: nextRenewalAt });
+      const plan = paid === 0 && event.anchorAt ? { ...state.plan, anchorAt: event.anchorAt } : state.plan;
+      const nextRenewalAt = renewalAt(plan, paid + 1);
+      return done({ ...advanced, plan, status: 'active', nextRenewalAt, nextAttemptAt: nextRenewalAt });
     }
 
     case 'payment_failed': {
-      if (state.status === 'canceled' || state.status === 'unpaid') return done({ nextAttemptAt: null });
+      if (isEnded(state.status) || state.status === 'unpaid') return done({ nextAttemptAt: null });
       const pastDueSince = state.pastDueSince ?? now;
       if (!state.pastDueSince) flags.push('dunning_started');
       if (event.declineClass === 'hard') {
@@ -129,20 +139,20 @@ export function transition(
     }
 
     case 'authentication_expired': {
-      if (state.status === 'canceled' || state.status === 'unpaid') return done({ nextAttemptAt: null });
+      if (isEnded(state.status) || state.status === 'unpaid') return done({ nextAttemptAt: null });
       const pastDueSince = state.pastDueSince ?? now;
       return scheduleRetry({ ...state, status: unpaidStatus, pastDueSince }, now, policy, flags);
     }
 
     case 'action_required': {
-      if (state.status === 'canceled' || state.status === 'unpaid') return done({ nextAttemptAt: null });
+      if (isEnded(state.status) || state.status === 'unpaid') return done({ nextAttemptAt: null });
       if (!state.pastDueSince) flags.push('dunning_started');
       return done({ status: unpaidStatus, pastDueSince: state.pastDueSince ?? now, nextAttemptAt: null });
     }
 
     case 'request_rejected':
     case 'charge_not_sent': {
-      if (state.status === 'canceled') return done({ nextAttemptAt: null });
+      if (isEnded(state.status)) return done({ nextAttemptAt: null });
       // Not the customer's doing: the same period is charged again, nothing is counted against them.
       const wait = event.type === 'request_rejected' ? policy.requestErrorRetryMs : 0;
       return done({ nextAttemptAt: new Date(now.getTime() + wait) });
@@ -169,6 +179,9 @@ export function transition(
 
     case 'dispute_received':
       return done({ status: 'canceled', canceledAt: now, nextAttemptAt: null, nextRenewalAt: null });
+
+    case 'checkout_expired':
+      return done({ status: 'incomplete_expired', nextAttemptAt: null, nextRenewalAt: null });
 
     case 'token_replaced':
       // A hard decline waits for a new card; with one, charge again on the next tick.

@@ -124,6 +124,7 @@ export async function saveSubscriptionStates(tx: Tx, changes: readonly Subscript
   await sql`
     update subscriptions s set
       status = v.status,
+      anchor_at = v.anchor_at,
       next_period = v.next_period,
       next_renewal_at = v.next_renewal_at,
       next_attempt_at = v.next_attempt_at,
@@ -138,6 +139,7 @@ export async function saveSubscriptionStates(tx: Tx, changes: readonly Subscript
     from unnest(
       ${column((c) => c.id)}::uuid[],
       ${column((c) => c.state.status)}::text[],
+      ${column((c) => c.state.plan.anchorAt)}::timestamptz[],
       ${column((c) => c.state.nextPeriod)}::int[],
       ${column((c) => c.state.nextRenewalAt)}::timestamptz[],
       ${column((c) => c.state.nextAttemptAt)}::timestamptz[],
@@ -148,7 +150,7 @@ export async function saveSubscriptionStates(tx: Tx, changes: readonly Subscript
       ${column((c) => c.state.canceledAt)}::timestamptz[],
       ${column((c) => c.paymentMethodId ?? null)}::bigint[],
       ${column((c) => c.releaseQueueLease ?? false)}::boolean[]
-    ) as v(id, status, next_period, next_renewal_at, next_attempt_at, renewals_paid, past_due_since,
+    ) as v(id, status, anchor_at, next_period, next_renewal_at, next_attempt_at, renewals_paid, past_due_since,
            retries_used, cancel_at_period_end, canceled_at, payment_method_id, release_lease)
     where s.id = v.id`.execute(tx);
 }

@@ -143,3 +143,29 @@ describe('planning a charge', () => {
     expect(planCharge(state, now, 2, false)).toEqual({ action: 'charge', period: 1, skipped: null });
   });
 });
+
+describe('a subscription signed up by hosted checkout', () => {
+  const waiting = active({ status: 'incomplete', nextPeriod: 0, nextRenewalAt: anchor, nextAttemptAt: null });
+
+  it('is anchored when the customer pays, not when it was enrolled: the first renewal is one interval after the payment', () => {
+    const paidAt = new Date('2027-02-03T17:20:00Z');
+    const paid = apply(waiting, [{ type: 'payment_succeeded', period: 0, anchorAt: paidAt }, paidAt.toISOString()]);
+    expect(paid).toMatchObject({ status: 'active', nextPeriod: 1, renewalsPaid: 0 });
+    expect(paid.plan.anchorAt).toEqual(paidAt);
+    expect(paid.nextRenewalAt?.toISOString()).toBe('2027-03-03T17:20:00.000Z');
+  });
+
+  it('is never charged by the scheduler while it waits for the customer', () => {
+    expect(planCharge(waiting, new Date('2027-03-01T00:00:00Z'), 2, false)).toEqual({ action: 'skip', why: 'not due' });
+  });
+
+  it('ends incomplete_expired when abandoned; a payment arriving later is flagged (and refunded), never reactivates it', () => {
+    const expired = apply(waiting, [{ type: 'checkout_expired' }, '2027-02-02T09:00:00Z']);
+    expect(expired).toMatchObject({ status: 'incomplete_expired', nextAttemptAt: null, nextRenewalAt: null });
+    const late = transition(expired, { type: 'payment_succeeded', period: 0, anchorAt: new Date('2027-02-02T10:00:00Z') }, new Date('2027-02-02T10:00:00Z'), policy);
+    expect(late.ok && late.state.status).toBe('incomplete_expired');
+    expect(late.ok && late.flags).toEqual(['succeeded_after_cancel']);
+    expect(transition(active(), { type: 'checkout_expired' }, new Date(), policy).ok).toBe(false);
+    expect(transition(expired, { type: 'cancel', atPeriodEnd: false }, new Date(), policy).ok).toBe(false);
+  });
+});

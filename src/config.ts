@@ -55,6 +55,7 @@ export const ENV_VARS = [
   { name: 'REBILL_OUTBOX_DIR', default: undefined, doc: 'Where `.eml` files go when `SMTP_URL` is unset (default: `outbox` in `REBILL_DATA_DIR`, i.e. `.rebill/outbox`).' },
   { name: 'REBILL_MAIL_FROM', default: undefined, doc: 'Address customer e-mails come from, a plain address such as billing@shop.example (default: `REBILL_SUPPORT_EMAIL`); the sender name is `REBILL_MERCHANT_NAME`.' },
   { name: 'REBILL_AUTH_LINK_TTL_HOURS', default: '72', doc: 'How long an e-mailed 3-D Secure link works; then the attempt expires and dunning continues.' },
+  { name: 'REBILL_CHECKOUT_TTL_HOURS', default: '48', doc: 'How long a sign-up (hosted checkout) link works; a subscription whose checkout was not paid by then ends `incomplete_expired`.' },
   { name: 'REBILL_AUTH_REMINDER_HOURS', default: '24', doc: 'When to remind a customer who has not completed 3-D Secure yet.' },
   { name: 'REBILL_SEND_RECEIPTS', default: 'false', doc: 'Also e-mail a receipt for every successful charge.' },
   { name: 'REBILL_OPERATOR_EMAIL', default: undefined, doc: 'Where rebill tells your team what needs a person: confirmed chargebacks and fraud returns, refunds that failed (default: `REBILL_SUPPORT_EMAIL`).' },
@@ -129,6 +130,7 @@ export interface Config {
     outboxDir: string;
     from: string;
     authLinkTtlMs: number;
+    checkoutTtlMs: number;
     authReminderMs: number;
     sendReceipts: boolean;
   };
@@ -398,6 +400,7 @@ export function loadConfig(env: Env = process.env): Config {
       // The name is quoted in the header: quotes and backslashes would end or escape the quoting.
       from: `"${merchantName.replace(/["\\]/g, '')}" <${mailFrom}>`,
       authLinkTtlMs,
+      checkoutTtlMs: hours('REBILL_CHECKOUT_TTL_HOURS'),
       authReminderMs,
       sendReceipts: boolean('REBILL_SEND_RECEIPTS'),
     },

@@ -9,7 +9,7 @@ import type { NewPaymentTransaction, PaymentMethod, PaymentTransaction, Subscrip
 import type { NewEvent } from '../events/events.repo.ts';
 import { invoiceKey, openInvoices } from '../payments/invoices/invoice.repo.ts';
 import { methodsByIds } from '../payments/methods/payment-method.repo.ts';
-import type { PaymentProviders } from '../payments/provider.ts';
+import type { PaymentProvider, PaymentProviders } from '../payments/provider.ts';
 import { chargeHistory, insertTransactions } from '../payments/transactions/transaction.repo.ts';
 import { renewalAt } from '../plans/billing-calendar.ts';
 import { sequenceOf } from '../plans/charge-sequence.ts';
@@ -38,6 +38,37 @@ export interface ClaimedCharge {
 /** Order numbers say which subscription and period they charge: `{subscription hex}-{period}-{try}`. */
 export function orderNumberFor(subscriptionId: string, period: number, attemptNumber: number): string {
   return `${subscriptionId.replaceAll('-', '')}-${period}-${attemptNumber}`;
+}
+
+/** A charge about to be sent: `sending`, with a fresh order number, queried if no answer comes in time. */
+export function newChargeRow(
+  row: Subscription,
+  provider: PaymentProvider,
+  charge: { period: number; attemptNumber: number; now: Date; queryAfterMs: number; details?: Record<string, string> },
+): Omit<NewPaymentTransaction, 'invoice_id'> {
+  return {
+    kind: 'charge',
+    subscription_id: row.id,
+    parent_id: null,
+    period: charge.period,
+    provider: provider.name,
+    provider_account: provider.account,
+    reference: orderNumberFor(row.id, charge.period, charge.attemptNumber),
+    provider_reference: null,
+    amount_minor: row.amount_minor,
+    currency: row.currency,
+    status: 'sending',
+    details: JSON.stringify({ ...provider.chargeDetails({ sequence: sequenceOf(charge.period), interval: row.interval }), ...charge.details }),
+    requested_at: charge.now,
+    next_query_at: new Date(charge.now.getTime() + charge.queryAfterMs),
+    decline_class: null,
+    provider_code: null,
+    provider_message: null,
+    action_url: null,
+    failure_reason: null,
+    reason: null,
+    resolved_at: null,
+  };
 }
 
 export async function claimCharges(db: Db, subscriptionIds: readonly string[], ctx: ClaimContext): Promise<ClaimedCharge[]> {
@@ -90,29 +121,7 @@ export async function claimCharges(db: Db, subscriptionIds: readonly string[], c
         subscription: row,
         method: method!,
         started: started.events,
-        attempt: {
-          kind: 'charge',
-          subscription_id: row.id,
-          parent_id: null,
-          period: plan.period,
-          provider: provider.name,
-          provider_account: provider.account,
-          reference: orderNumberFor(row.id, plan.period, Number(tries) + 1),
-          provider_reference: null,
-          amount_minor: row.amount_minor,
-          currency: row.currency,
-          status: 'sending',
-          details: JSON.stringify(provider.chargeDetails({ sequence: sequenceOf(plan.period), interval: row.interval })),
-          requested_at: ctx.now,
-          next_query_at: new Date(ctx.now.getTime() + ctx.queryAfterMs),
-          decline_class: null,
-          provider_code: null,
-          provider_message: null,
-          action_url: null,
-          failure_reason: null,
-          reason: null,
-          resolved_at: null,
-        },
+        attempt: newChargeRow(row, provider, { period: plan.period, attemptNumber: Number(tries) + 1, now: ctx.now, queryAfterMs: ctx.queryAfterMs }),
       });
       changes.subscriptions.set(row.id, { ...started.change, releaseQueueLease: true });
     }

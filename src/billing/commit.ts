@@ -8,8 +8,9 @@ import type { Tx } from '../db/connect.ts';
 import type { Invoice, PaymentTransaction, Subscription } from '../db/database.ts';
 import { insertEvents, type NewEvent } from '../events/events.repo.ts';
 import { saveInvoices, type InvoiceUpdate } from '../payments/invoices/invoice.repo.ts';
+import { insertMethods, type NewMethod } from '../payments/methods/payment-method.repo.ts';
 import { saveTransactions, type TransactionUpdate } from '../payments/transactions/transaction.repo.ts';
-import { saveSubscriptionStates, type SubscriptionChange } from '../subscriptions/subscription.repo.ts';
+import { saveSubscriptionStates, usePaymentMethods, type SubscriptionChange } from '../subscriptions/subscription.repo.ts';
 import type { SubscriptionEvent, SubscriptionState, TransitionFlag } from '../subscriptions/subscription-machine.ts';
 
 /** A subscription's change (or only its charge's), for what must follow it. */
@@ -65,11 +66,13 @@ export class ChangeSet {
   readonly transactions = new Map<number, TransactionUpdate>();
   readonly invoices = new Map<number, InvoiceUpdate>();
   readonly subscriptions = new Map<string, SubscriptionChange>();
+  /** A first payment method for a subscription that had none (the token a checkout created). */
+  readonly methods = new Map<string, NewMethod>();
   readonly events: NewEvent[] = [];
   readonly records: ChangeRecord[] = [];
 
   get empty(): boolean {
-    return !this.transactions.size && !this.invoices.size && !this.subscriptions.size && !this.events.length && !this.records.length;
+    return !this.transactions.size && !this.invoices.size && !this.subscriptions.size && !this.methods.size && !this.events.length && !this.records.length;
   }
 }
 
@@ -77,6 +80,9 @@ export async function commitChanges(tx: Tx, changes: ChangeSet, ctx: { now: Date
   await saveTransactions(tx, [...changes.transactions.values()]);
   await saveInvoices(tx, [...changes.invoices.values()]);
   await saveSubscriptionStates(tx, [...changes.subscriptions.values()]);
+  const methods = [...changes.methods.values()];
+  const methodIds = await insertMethods(tx, methods);
+  await usePaymentMethods(tx, methods.map((m, i) => ({ subscriptionId: m.subscriptionId, paymentMethodId: methodIds[i]! })));
   await insertEvents(tx, changes.events);
   if (changes.records.length) await ctx.followUps.afterChanges(tx, changes.records, ctx.now);
 }

@@ -7,14 +7,15 @@
  * the janitor refunds.
  */
 import type { Tx } from '../db/connect.ts';
-import type { ChargeStatus, Invoice, PaymentTransaction, SubscriptionStatus } from '../db/database.ts';
+import type { ChargeStatus, Invoice, PaymentTransaction, Subscription, SubscriptionStatus } from '../db/database.ts';
 import type { ChargeFacts } from '../events/event-types.ts';
 import { applyToInvoice } from '../payments/invoices/invoice-machine.ts';
 import { invoiceStateOf, lockInvoices } from '../payments/invoices/invoice.repo.ts';
 import { isFinal, nextChargeStep, type Resolution } from '../payments/transactions/charge-machine.ts';
+import { isCheckoutCharge, isPlausibleToken } from '../payments/transactions/checkout-charge.ts';
 import { glanceAtTransactions, lockTransactions, toUpdate } from '../payments/transactions/transaction.repo.ts';
 import { lockSubscriptions, stateOf } from '../subscriptions/subscription.repo.ts';
-import type { DunningPolicy, SubscriptionState, TransitionFlag } from '../subscriptions/subscription-machine.ts';
+import type { DunningPolicy, SubscriptionEvent, SubscriptionState, TransitionFlag } from '../subscriptions/subscription-machine.ts';
 import { applyEvent } from '../subscriptions/transitions.ts';
 import { ChangeSet, commitChanges, type FollowUps } from './commit.ts';
 import type { BillingPolicy } from './engine.ts';
@@ -66,7 +67,9 @@ export async function recordOutcomes(tx: Tx, reports: readonly OutcomeReport[], 
   // A success is final: whatever else is reported about a succeeded charge changes nothing, so
   // those reports (the second of a notice and a sync answer, usually) are settled without locks.
   const glance = await glanceAtTransactions(tx, reports.map((r) => r.transactionId));
-  const settled = (report: OutcomeReport) => glance.get(report.transactionId)?.status === 'succeeded';
+  // A success that brings a card token is looked at even when the charge already succeeded: a
+  // query may have settled a checkout before the notice carrying its token arrived.
+  const settled = (report: OutcomeReport) => glance.get(report.transactionId)?.status === 'succeeded' && !tokenOf(report);
   const live = reports.filter((r) => !settled(r));
   const ids = [...new Set(live.map((r) => r.transactionId))];
   // Subscriptions first, then transactions, then invoices: the same lock order as every other writer.
@@ -90,6 +93,11 @@ export async function recordOutcomes(tx: Tx, reports: readonly OutcomeReport[], 
     const state = states.get(subscription.id) ?? stateOf(subscription);
     const status = charge.status as ChargeStatus;
     const step = nextChargeStep({ status }, report.resolution);
+    const base = { subscriptionId: subscription.id, transactionId: charge.id, actor: report.actor, occurredAt: ctx.now };
+    if (!step.changed && status === 'succeeded' && adoptToken(changes, subscription, charge, tokenOf(report), base)) {
+      results.push({ transactionId: charge.id, changed: true, status, subscriptionStatus: state.status });
+      continue;
+    }
     if (!step.changed) {
       if (report.fromQuery && !isFinal(status)) {
         charge.query_count += 1;
@@ -121,12 +129,26 @@ export async function recordOutcomes(tx: Tx, reports: readonly OutcomeReport[], 
     changes.transactions.set(charge.id, toUpdate(charge));
 
     const facts = chargeFacts(charge, `${status} -> ${change.status}`);
-    const base = { subscriptionId: subscription.id, transactionId: charge.id, actor: report.actor, occurredAt: ctx.now };
-    if (change.status === 'succeeded') payInvoice(changes, invoices.get(charge.invoice_id)!, charge, subscription.status === 'canceled', ctx, base);
+    const ended = state.status === 'canceled' || state.status === 'incomplete_expired';
+    if (change.status === 'succeeded') payInvoice(changes, invoices.get(charge.invoice_id)!, charge, ended, ctx, base);
 
     let next = state;
     let flags: TransitionFlag[] = [];
-    const event = step.event ? { ...step.event, period: charge.period } : null;
+    let event: SubscriptionEvent | null = step.event ? { ...step.event, period: charge.period } : null;
+    const checkout = isCheckoutCharge(charge);
+    if (checkout && event?.type === 'payment_succeeded') {
+      // Paid on the provider's page: the calendar starts now, and the card it stored renews it.
+      event = { ...event, anchorAt: ctx.now };
+      adoptToken(changes, subscription, charge, tokenOf(report), base);
+    } else if (checkout && event) {
+      // Until it is paid, a checkout waits for the customer (who may try again while the link
+      // lasts): no dunning, no retries, no e-mails about it.
+      changes.events.push({ ...base, type: change.status === 'action_required' ? 'checkout_started' : 'checkout_not_paid', reason: charge.provider_message ?? charge.failure_reason, data: facts });
+      event = null;
+      changes.records.push({ kind: 'subscription', subscription, before: state, after: state, event: null, flags: [], charge: { ...charge } });
+      results.push({ transactionId: charge.id, changed: true, status: change.status, subscriptionStatus: state.status });
+      continue;
+    }
     if (event) {
       const applied = applyEvent(subscription, state, event, {
         now: ctx.now,
@@ -159,6 +181,30 @@ export async function recordOutcomes(tx: Tx, reports: readonly OutcomeReport[], 
 
   await commitChanges(tx, changes, { now: ctx.now, followUps: ctx.followUps });
   return results;
+}
+
+/** The card token a reported success carries, when it is one a provider could have issued. */
+function tokenOf(report: OutcomeReport): string | undefined {
+  const outcome = report.resolution.kind === 'outcome' ? report.resolution.outcome : null;
+  const token = outcome?.kind === 'approved' ? outcome.quickpayId : undefined;
+  return isPlausibleToken(token) ? token : undefined;
+}
+
+/**
+ * A paid checkout's token becomes the subscription's first payment method. Only a subscription
+ * with none takes one this way; replacing a card is a separate, confirmed step.
+ */
+function adoptToken(
+  changes: ChangeSet,
+  subscription: Subscription,
+  charge: PaymentTransaction,
+  token: string | undefined,
+  base: { subscriptionId: string; transactionId: number; actor: string; occurredAt: Date },
+): boolean {
+  if (!token || !isCheckoutCharge(charge) || subscription.payment_method_id !== null || changes.methods.has(subscription.id)) return false;
+  changes.methods.set(subscription.id, { subscriptionId: subscription.id, provider: charge.provider, token, createdAt: base.occurredAt });
+  changes.events.push({ ...base, type: 'payment_method_added', data: { provider: charge.provider, token_ends: token.slice(-6), order_number: charge.reference } });
+  return true;
 }
 
 /**

@@ -1,6 +1,6 @@
-/** The provider request for one claimed charge: a stored token's charge, or a period's payment link. */
+/** The provider request for one claimed charge: a stored token's charge, a period's payment link, or a hosted checkout. */
 import type { PaymentMethod, PaymentTransaction, Subscription } from '../db/database.ts';
-import type { PaymentLinkRequest, TokenChargeRequest } from '../payments/provider.ts';
+import type { CheckoutRequest, PaymentLinkRequest, TokenChargeRequest } from '../payments/provider.ts';
 import { sequenceOf } from '../plans/charge-sequence.ts';
 
 export function renewalChargeRequest(
@@ -10,10 +10,13 @@ export function renewalChargeRequest(
   urls: { notice: string; return: string },
 ): TokenChargeRequest {
   if (method.token === null) throw new Error(`payment method ${method.id} holds no card token to charge`);
+  return { ...checkoutRequest(subscription, attempt, urls), token: method.token, sequence: sequenceOf(attempt.period) };
+}
+
+/** The first purchase the customer pays on the provider's page (no token yet: the page creates it). */
+export function checkoutRequest(subscription: Subscription, attempt: PaymentTransaction, urls: { notice: string; return: string }): CheckoutRequest {
   return {
     ...paymentLinkRequest(subscription, attempt, urls),
-    token: method.token,
-    sequence: sequenceOf(attempt.period),
     interval: subscription.interval,
     product: { name: subscription.product_name, sku: subscription.interval },
   };

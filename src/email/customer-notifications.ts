@@ -11,6 +11,8 @@ import type { ChangeRecord, FollowUps, SubscriptionRecord } from '../billing/com
 import { displayMoney } from '../lib/money.ts';
 import { declineMessage } from '../payments/outcomes.ts';
 import { addLinkToken, claimDueReminders, closeLinksOfAttempts, closeLinksOfSubscriptions, createPaymentLink } from '../payment-links/payment-link.repo.ts';
+import { closeCustomerLinks } from '../customer-links/customer-link.repo.ts';
+import type { Subscription } from '../db/database.ts';
 import { dispatchMessages } from './deliver-email.job.ts';
 import { composeMessage, type CustomerMessage, type MessageContext } from './messages.ts';
 import { queueMessages, type NewOutboxMessage } from './outbox.repo.ts';
@@ -44,6 +46,10 @@ export function customerNotifications(settings: NotificationSettings, boss: PgBo
       // A subscription that ended (canceled, disputed) leaves no link open: they answer 410 at once.
       const ended = subscriptionRecords.filter((r) => r.after.status === 'canceled' && r.before.status !== 'canceled');
       await closeLinksOfSubscriptions(tx, ended.map((r) => r.subscription.id), now, 'subscription canceled');
+      await closeCustomerLinks(tx, ended.map((r) => r.subscription.id), now, 'subscription canceled');
+      // A paid checkout is done: its link only says so from now on.
+      const started = subscriptionRecords.filter((r) => r.before.status === 'incomplete' && r.after.status !== 'incomplete');
+      await closeCustomerLinks(tx, started.map((r) => r.subscription.id), now, 'first purchase paid', ['checkout']);
       const messages: NewOutboxMessage[] = [];
       for (const record of records) {
         const message = await messageFor(tx, settings, record, now);
@@ -203,4 +209,21 @@ export async function queueDueReminders(tx: Tx, settings: NotificationSettings, 
   }
   await dispatchMessages(boss, tx, await queueMessages(tx, messages));
   return messages.length;
+}
+
+/** The sign-up e-mail of a hosted checkout, queued in the enrolment's transaction. */
+export async function queueCheckoutEmail(
+  tx: Tx,
+  settings: Pick<NotificationSettings, 'merchant'>,
+  boss: PgBoss,
+  sub: Subscription,
+  link: { url: string; expiresAt: Date; id: number },
+  now: Date,
+): Promise<void> {
+  const composed = composeMessage(
+    { merchant: settings.merchant, customer: { firstName: sub.customer_first_name }, timezone: sub.timezone },
+    { kind: 'checkout', amount: { amountMinor: sub.amount_minor, currency: sub.currency }, product: sub.product_name, interval: sub.interval, firstPayment: true, link: link.url, expiresAt: link.expiresAt },
+  );
+  const ids = await queueMessages(tx, [{ subscriptionId: sub.id, transactionId: null, kind: 'checkout', to: sub.customer_email, ...composed, sendAfter: now, dedupeKey: `checkout:link:${link.id}` }]);
+  await dispatchMessages(boss, tx, ids);
 }

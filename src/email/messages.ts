@@ -27,6 +27,8 @@ export type CustomerMessage =
   | ({ kind: 'payment_due' | 'payment_due_reminder'; link: string; expiresAt: Date } & Plan)
   /** `byLink`: the period is collected by payment link, so a retry is a new link, not a new charge. */
   | ({ kind: 'payment_failed'; declineClass: 'soft' | 'hard'; details: string | null; nextAttemptAt: Date | null; byLink?: boolean } & Plan)
+  /** The sign-up link: the first purchase on the provider's hosted page, which stores the card. */
+  | ({ kind: 'checkout'; link: string; expiresAt: Date } & Plan)
   | ({ kind: 'subscription_unpaid' } & Plan)
   | { kind: 'subscription_canceled'; product: string; canceledAt: Date }
   | ({ kind: 'receipt'; orderNumber: string; paidAt: Date; nextRenewalAt: Date | null } & Plan)
@@ -77,21 +79,25 @@ The link works until ${when(message.expiresAt)}. It takes you to your bank's sec
       );
     }
     case 'payment_due':
-    case 'payment_due_reminder': {
+    case 'payment_due_reminder':
+    case 'checkout': {
       const reminder = message.kind === 'payment_due_reminder';
+      const checkout = message.kind === 'checkout';
       const amount = displayMoney(message.amount);
-      const intro = `${reminder ? 'This is a reminder: the' : 'The'} ${payment} for ${planText} is due.`;
+      const intro = checkout
+        ? `Your subscription to ${planText} is ready. To start it, pay the first ${amount} on our payment provider's secure page; the card you use there pays each renewal.`
+        : `${reminder ? 'This is a reminder: the' : 'The'} ${payment} for ${planText} is due.`;
       const after = `The link works until ${when(message.expiresAt)}. It takes you to our payment provider's secure page; nothing is charged until you pay there.`;
       return build(
-        reminder ? `Reminder: your ${amount} payment to ${merchant} is due` : `Your ${amount} payment to ${merchant} is due`,
+        checkout ? `Complete your ${merchant} subscription: ${amount}` : reminder ? `Reminder: your ${amount} payment to ${merchant} is due` : `Your ${amount} payment to ${merchant} is due`,
         `${intro}
 
-Pay here:
+${checkout ? 'Pay and start your subscription here' : 'Pay here'}:
 ${message.link}
 
 ${after}`,
-        html`<p>${reminder ? 'This is a reminder: the' : 'The'} ${payment} for <strong>${planText}</strong> is due.</p>
-<p><a href="${message.link}" style="display:inline-block;padding:.6em 1.2em;background:#1a56db;color:#fff;text-decoration:none;border-radius:4px">Pay ${amount}</a></p>
+        html`<p>${intro}</p>
+<p><a href="${message.link}" style="display:inline-block;padding:.6em 1.2em;background:#1a56db;color:#fff;text-decoration:none;border-radius:4px">${checkout ? 'Pay and start' : `Pay ${amount}`}</a></p>
 <p>Or open this address: <a href="${message.link}">${message.link}</a></p>
 <p>${after}</p>`,
       );

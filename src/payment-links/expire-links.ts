@@ -3,6 +3,7 @@
  * notice been lost: never lose a charge); only if it knows nothing final does the attempt expire,
  * and dunning continues: the next retry asks the bank again, and a new link goes out if it must.
  */
+import type { PaymentTransaction } from '../db/database.ts';
 import type { ChargeOutcome, ChargeQueryResult } from '../payments/outcomes.ts';
 import { operation } from '../payments/provider.ts';
 import type { Resolution } from '../payments/transactions/charge-machine.ts';
@@ -14,7 +15,14 @@ import { attemptsWithExpiredLinks } from './payment-link.repo.ts';
 const FINAL: readonly ChargeOutcome['kind'][] = ['approved', 'declined'];
 
 export async function expireLinks(engine: BillingEngine): Promise<number> {
-  const attempts = await attemptsWithExpiredLinks(engine.db, engine.clock.now(), 100);
+  return settleWaitingCharges(engine, await attemptsWithExpiredLinks(engine.db, engine.clock.now(), 100));
+}
+
+/**
+ * Charges that waited for the customer too long: what the provider knows that is final wins,
+ * otherwise they expire (with `reason`). Returns how many changed.
+ */
+export async function settleWaitingCharges(engine: BillingEngine, attempts: readonly PaymentTransaction[], reason?: string): Promise<number> {
   if (!attempts.length) return 0;
   const reports: OutcomeReport[] = [];
   for (const attempt of attempts) {
@@ -25,7 +33,7 @@ export async function expireLinks(engine: BillingEngine): Promise<number> {
     const resolution: Resolution =
       answer.kind === 'outcome' && FINAL.includes(answer.outcome.kind)
         ? answer
-        : { kind: 'authentication_expired', ...(attempt.details.collection === 'payment_link' ? { reason: 'the payment link expired unpaid' } : {}) };
+        : { kind: 'authentication_expired', ...(reason ? { reason } : attempt.details.collection === 'payment_link' ? { reason: 'the payment link expired unpaid' } : {}) };
     reports.push({ transactionId: attempt.id, resolution, actor: 'janitor' });
   }
   const recorded = await engine.db.transaction().execute((tx) => recordOutcomes(tx, reports, recordContext(engine)));

@@ -4,6 +4,7 @@
  * unknown, expired or settled link gets a plain page saying so. Every click on a known link is
  * recorded as an event.
  */
+import type { ServerResponse } from 'node:http';
 import type { Db } from '../db/connect.ts';
 import { send, type Route } from '../http/server.ts';
 import type { Clock } from '../lib/clock.ts';
@@ -49,20 +50,22 @@ export function paymentLinkRoutes(settings: PaymentLinkSettings): Route[] {
     {
       method: 'GET',
       path: '/pay/*',
-      handler: async (_req, res, url) => {
-        const answer = await openLink(settings, url.pathname.slice('/pay/'.length));
-        if ('redirect' in answer) {
-          res.writeHead(303, { location: answer.redirect, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
-          res.end();
-        } else {
-          send(res, answer.status, answer.body, 'text/html; charset=utf-8');
-        }
-      },
+      handler: async (_req, res, url) => sendLinkAnswer(res, await openLink(settings, url.pathname.slice('/pay/'.length))),
     },
   ];
 }
 
-type LinkAnswer = { redirect: string } | { status: number; body: string };
+/** What opening a customer's link gives: a redirect to the provider's page, or a page of our own. */
+export type LinkAnswer = { redirect: string } | { status: number; body: string };
+
+export function sendLinkAnswer(res: ServerResponse, answer: LinkAnswer): void {
+  if ('redirect' in answer) {
+    res.writeHead(303, { location: answer.redirect, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
+    res.end();
+  } else {
+    send(res, answer.status, answer.body, 'text/html; charset=utf-8');
+  }
+}
 
 async function openLink(settings: PaymentLinkSettings, token: string): Promise<LinkAnswer> {
   const { merchant } = settings;

@@ -43,6 +43,18 @@ export interface PaymentLinkRequest {
   readonly urls: { readonly notice: string; readonly return: string };
 }
 
+/** A first purchase the customer makes on the provider's own payment page, which also stores the card. */
+export type CheckoutRequest = Omit<TokenChargeRequest, 'token' | 'sequence'>;
+
+/** What starting a hosted checkout gave. */
+export type CheckoutStart =
+  /** The provider's page is ready: the customer goes to `url` (on the provider's action origin). */
+  | { kind: 'redirect'; url: string; paymentId: string }
+  /** Refused: nothing can be paid on this request (`code` is the provider's). */
+  | { kind: 'refused'; code: string; message: string }
+  /** No believable answer: whether the order exists is unknown. */
+  | { kind: 'unknown'; reason: string };
+
 export interface RefundRequest {
   /** Our reference for this refund, unique for ever; it finds the refund after an unknown outcome. */
   readonly reference: string;
@@ -173,6 +185,8 @@ export interface PaymentProvider {
   readonly inbound: InboundReader;
   /** Charges a stored token (`token_charge`). */
   chargeToken?(request: TokenChargeRequest): Promise<ChargeOutcome>;
+  /** Opens the provider's hosted page for a first purchase (`hosted_checkout`); the result comes as a notice carrying the new token. */
+  startCheckout?(request: CheckoutRequest): Promise<CheckoutStart>;
   /**
    * Creates the payment a link leads to (`payment_link`): `action_required` with the provider's
    * page as `payUrl` and its payment id, which later queries and notices must name.
@@ -205,7 +219,7 @@ export class CapabilityError extends Error {
 }
 
 /** The provider's implementation of an operation, or a clear error when it has none. */
-export function operation<K extends 'chargeToken' | 'createPaymentLink' | 'queryCharge' | 'refund' | 'queryRefund' | 'confirmBusiness' | 'settlementWindow' | 'listSettledPayments' | 'listBusinessOrders'>(
+export function operation<K extends 'chargeToken' | 'startCheckout' | 'createPaymentLink' | 'queryCharge' | 'refund' | 'queryRefund' | 'confirmBusiness' | 'settlementWindow' | 'listSettledPayments' | 'listBusinessOrders'>(
   provider: PaymentProvider,
   name: K,
   capability: Capability,

@@ -10,6 +10,8 @@ import { deliverMessage, sweepOutbox, type EmailJob } from '../email/deliver-ema
 import { queueDueReminders } from '../email/customer-notifications.ts';
 import { expireLinks } from '../payment-links/expire-links.ts';
 import { paymentLinkRoutes } from '../payment-links/redirect.ts';
+import { checkoutRoutes } from '../checkout/checkout-page.ts';
+import { expireCheckouts } from '../checkout/expire-checkouts.ts';
 import { send, startHttpServer, type Route } from '../http/server.ts';
 import { CoalescedTask, Periodic } from '../lib/background.ts';
 import type { Clock } from '../lib/clock.ts';
@@ -104,6 +106,7 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
         const report = {
           ...(await runJanitor(engine)),
           expiredLinks: await expireLinks(engine),
+          expiredCheckouts: await expireCheckouts(engine),
           businessNoticesConfirmed: await confirmBusinessNotices(engine),
           reminders: await db.transaction().execute((tx) => queueDueReminders(tx, notificationSettings(config), boss, clock.now())),
           ...(await sweepOutbox(mail)),
@@ -143,6 +146,7 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
         ...inboundRoutes(engine, { merchant: config.merchant, pokeJanitor: () => janitor.poke() }),
         ...paymentLinkRoutes({ db, clock, logger, providers: gateway.providers, merchant: config.merchant }),
         ...apiRoutes({ engine, boss, provider: defaultProviderName(config) }, { ratePerMinute: config.api.ratePerMinute }),
+        ...checkoutRoutes(engine, { merchant: config.merchant }),
       ],
       config.http.port,
       logger,

@@ -103,6 +103,38 @@ describe('rebill enrol --collection payment_link', () => {
   });
 });
 
+describe('rebill enrol --checkout', () => {
+  const grace = () => ada().slice(0, -2).map((v) => (v === 'ada@example.com' ? `grace-${randomUUID().slice(0, 8)}@example.com` : v));
+
+  it('creates an incomplete subscription with no card and prints its checkout link (checkout_url in --json)', async () => {
+    const sub = await runCliJson<{ id: string; status: string; quickpay_id: string | null; checkout_url: string; checkout_expires_at: string; checkout_sent: boolean }>(
+      ['enrol', ...grace(), '--checkout'], { ...env(), REBILL_PUBLIC_URL: 'https://billing.shop.test', REBILL_CHECKOUT_TTL_HOURS: '24' },
+    );
+    expect(sub).toMatchObject({ status: 'incomplete', quickpay_id: null, checkout_sent: false });
+    expect(sub.checkout_url).toMatch(/^https:\/\/billing\.shop\.test\/checkout\/[A-Za-z0-9_-]{43}$/);
+    const hours = (Date.parse(sub.checkout_expires_at) - Date.now()) / 3_600_000;
+    expect(hours).toBeGreaterThan(23.9);
+    expect(hours).toBeLessThanOrEqual(24);
+    const text = await runCli(['enrol', ...grace(), '--checkout', '--send'], env());
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/Checkout link \(works until .*, e-mailed to the customer\):\n  http:\/\/localhost:8080\/checkout\/[A-Za-z0-9_-]{43}\n/);
+    const id = /Subscription ([0-9a-f-]{36})/.exec(text.stdout)![1]!;
+    const mails = await database.current.db.selectFrom('email_outbox').select(['kind', 'to_address']).where('subscription_id', '=', id).execute();
+    expect(mails).toEqual([expect.objectContaining({ kind: 'checkout' })]);
+  });
+
+  it.each([
+    ['--send without --checkout', [...ada(), '--send'], /--send e-mails a checkout link: it needs --checkout/],
+    ['a token with --checkout', [...ada(), '--checkout'], /--quickpay-id cannot be used with --checkout/],
+  ])('refuses %s (exit 2) and writes nothing', async (_name, args, message) => {
+    const before = await counts();
+    const result = await runCli(['enrol', ...args], env());
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(await counts()).toEqual(before);
+  });
+});
+
 describe('enrolling the same customer twice', () => {
   it('with one --external-id: one subscription; the repeat says "already enrolled" and exits 0', async () => {
     const args = [...ada(), '--external-id', 'shop-cus-1042'];
@@ -269,7 +301,7 @@ describe('rebill show and list', () => {
     expect(canceledOnes.every((s) => s.status === 'canceled')).toBe(true);
     const bad = await runCli(['list', '--status', 'sleeping'], env());
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--status must be one of incomplete, active, past_due, unpaid, canceled/);
+    expect(bad.stderr).toMatch(/--status must be one of incomplete, incomplete_expired, active, past_due, unpaid, canceled/);
   });
 });
 

@@ -38,6 +38,7 @@ import { deliverMessage, type MailDeps } from '../../src/email/deliver-email.job
 import { emlFileTransport } from '../../src/email/transport.ts';
 import { paymentLinkRoutes } from '../../src/payment-links/redirect.ts';
 import { expireLinks } from '../../src/payment-links/expire-links.ts';
+import { checkoutRoutes } from '../../src/checkout/checkout-page.ts';
 
 /** A charge as rows were named before payments were provider-neutral, beside the neutral names. */
 export type AttemptView = PaymentTransaction & {
@@ -173,6 +174,7 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
       [
         ...inboundRoutes(state.engine, { merchant: PUBLIC_SHOP, pokeJanitor: () => {} }),
         ...paymentLinkRoutes({ db: database.current.db, clock, logger: silentLogger, providers: state.engine.providers, merchant: PUBLIC_SHOP }),
+        ...checkoutRoutes(state.engine, { merchant: PUBLIC_SHOP }),
       ],
       0,
       silentLogger,

@@ -16,7 +16,7 @@ import { GATEWAY_UTC_OFFSET_MINUTES } from './gateway-time.ts';
 
 export const OCEANPAYMENT = 'oceanpayment';
 
-const CAPABILITIES: ReadonlySet<Capability> = new Set(['token_charge', 'query', 'refund', 'signed_notices', 'order_lists']);
+const CAPABILITIES: ReadonlySet<Capability> = new Set(['token_charge', 'hosted_checkout', 'query', 'refund', 'signed_notices', 'order_lists']);
 
 export interface OceanpaymentProvider extends PaymentProvider {
   /** The protocol client, for what only Oceanpayment offers (its order lists). */
@@ -48,6 +48,21 @@ export function oceanpaymentProvider(options: OceanpaymentClientOptions): Oceanp
         noticeUrl: request.urls.notice,
         backUrl: request.urls.return,
       }),
+
+    async startCheckout(request) {
+      const started = await client.hostedCheckout({
+        orderNumber: request.reference,
+        amountMinor: request.money.amountMinor,
+        currency: request.money.currency,
+        serviceMode: serviceModeForSequence(request.interval, 'first_purchase'),
+        orderNotes: request.description,
+        billing: request.customer,
+        product: request.product,
+        noticeUrl: request.urls.notice,
+        backUrl: request.urls.return,
+      });
+      return started.kind === 'redirect' ? { kind: 'redirect', url: started.payUrl, paymentId: started.paymentId } : started;
+    },
 
     async queryCharge(reference) {
       const result = await client.query(reference);

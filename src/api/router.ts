@@ -74,13 +74,14 @@ export interface ApiOptions {
 
 export function apiRoutes(deps: ApiDeps, options: ApiOptions): Route[] {
   const limiter = new RateLimiter(options.ratePerMinute);
+  const touched = new Map<number, number>();
   const document = JSON.stringify(openApiDocument, null, 2);
   const handle = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     if (req.method === 'GET' && url.pathname === `${API_PREFIX}/openapi.json`) {
       send(res, 200, document, 'application/json');
       return;
     }
-    const answer = await answerRequest(deps, limiter, req, url);
+    const answer = await answerRequest(deps, { limiter, touched }, req, url);
     const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
     if (answer.status === 401) headers['www-authenticate'] = 'Bearer';
     if ('retryAfter' in answer) headers['retry-after'] = String(answer.retryAfter);
@@ -97,7 +98,13 @@ export function apiRoutes(deps: ApiDeps, options: ApiOptions): Route[] {
 
 type RouterAnswer = ApiAnswer & { retryAfter?: number; replayed?: true };
 
-async function answerRequest(deps: ApiDeps, limiter: RateLimiter, req: IncomingMessage, url: URL): Promise<RouterAnswer> {
+interface KeyBookkeeping {
+  limiter: RateLimiter;
+  /** When this process last noted each key's use: the database is told at most once a minute. */
+  touched: Map<number, number>;
+}
+
+async function answerRequest(deps: ApiDeps, { limiter, touched }: KeyBookkeeping, req: IncomingMessage, url: URL): Promise<RouterAnswer> {
   const { db, clock } = deps.engine;
   const path = url.pathname.slice(API_PREFIX.length);
   const candidates = ENDPOINTS.map((endpoint) => ({ endpoint, params: match(endpoint.path, path) })).filter((c) => c.params !== null);
@@ -120,7 +127,10 @@ async function answerRequest(deps: ApiDeps, limiter: RateLimiter, req: IncomingM
     req.resume();
     return { ...errorAnswer(429, 'rate_limited', `too many requests for key "${key.name}": retry after ${rate.retryAfterSeconds} s`), retryAfter: rate.retryAfterSeconds };
   }
-  await touchApiKey(db, key.id, now);
+  if (Date.now() - (touched.get(key.id) ?? 0) > 60_000) {
+    touched.set(key.id, Date.now());
+    await touchApiKey(db, key.id, now);
+  }
   if (endpoint.method === 'POST' && key.readOnly) {
     req.resume();
     return errorAnswer(403, 'forbidden', `key "${key.name}" is read-only: changes need a key created without --read-only`);

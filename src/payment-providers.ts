@@ -38,16 +38,21 @@ export function createPaymentProviders(config: Config, endpoints: ProviderEndpoi
 export async function collectionProblem(config: Config, provider: string, collection: CollectionMethod): Promise<string | null> {
   const providers = createPaymentProviders(config);
   try {
-    const found = providers.find(provider);
-    const names = providers.all().map((p) => p.name);
-    if (!found) return `provider "${provider}" is not configured (configured: ${names.join(', ')})`;
-    const needed = collection === 'card_token' ? 'token_charge' : collection === 'payment_link' ? 'payment_link' : 'in_person_qr';
-    if (found.capabilities.has(needed)) return null;
-    const able = providers.all().filter((p) => p.capabilities.has(needed)).map((p) => p.name);
-    return `provider "${provider}" cannot collect by ${collection}${able.length ? `: use --provider ${able.join(' or ')}` : ''}`;
+    return collectionProblemAmong(providers, provider, collection);
   } finally {
     await providers.close();
   }
+}
+
+/** The same check against providers already built (the worker's, for the API). */
+export function collectionProblemAmong(providers: PaymentProviders, provider: string, collection: CollectionMethod): string | null {
+  const found = providers.find(provider);
+  const names = providers.all().map((p) => p.name);
+  if (!found) return `provider "${provider}" is not configured (configured: ${names.join(', ')})`;
+  const needed = collection === 'card_token' ? 'token_charge' : collection === 'payment_link' ? 'payment_link' : 'in_person_qr';
+  if (found.capabilities.has(needed)) return null;
+  const able = providers.all().filter((p) => p.capabilities.has(needed)).map((p) => p.name);
+  return `provider "${provider}" cannot collect by ${collection}${able.length ? `: use --provider ${able.join(' or ')}` : ''}`;
 }
 
 /** The provider new subscriptions' card tokens belong to, unless another is named. */

@@ -4,6 +4,7 @@
  */
 import { COLLECTION_METHODS, SUBSCRIPTION_STATUSES } from '../db/database.ts';
 import { INTERVALS } from '../plans/billing-calendar.ts';
+import { ENROLLABLE_COLLECTIONS } from '../subscriptions/enrol.ts';
 
 const text = { type: 'string' } as const;
 const nullableText = { type: ['string', 'null'] } as const;
@@ -156,7 +157,7 @@ const event = {
 const enrolRequest = {
   type: 'object',
   additionalProperties: false,
-  required: ['email', 'first_name', 'last_name', 'country', 'interval', 'amount', 'currency', 'quickpay_id'],
+  required: ['email', 'first_name', 'last_name', 'country', 'interval', 'amount', 'currency'],
   properties: {
     email: { type: 'string', description: 'At most 50 characters.' },
     first_name: text,
@@ -165,7 +166,9 @@ const enrolRequest = {
     interval: { enum: [...INTERVALS] },
     amount: { ...money, description: 'Price per period as a decimal string, e.g. "9.99".' },
     currency: { type: 'string', description: 'ISO 4217 code with at most 2 decimals.' },
-    quickpay_id: { type: 'string', description: 'The card token from Oceanpayment.' },
+    quickpay_id: { type: 'string', description: 'The card token from Oceanpayment; required for `card_token` collection, refused for the others.' },
+    collection: { enum: [...ENROLLABLE_COLLECTIONS], description: 'How each period is collected (default `card_token`): `payment_link` e-mails the customer a link per period.' },
+    provider: { type: 'string', description: 'The payment provider (default: oceanpayment for card tokens, glocash for payment links).' },
     timezone: { type: 'string', description: 'IANA zone renewals follow (default UTC).' },
     product: text,
     first_paid_at: { type: 'string', description: 'ISO 8601 time the first purchase was already paid (no offset: in `timezone`).' },

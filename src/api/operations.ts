@@ -18,12 +18,11 @@ import { attemptJson, eventJson, invoiceJson, moneyBackJson, subscriptionJson } 
 import type { ApiKeyIdentity } from './api-keys.ts';
 import { decodeCursor, encodeCursor, pageLimit } from './cursor.ts';
 import { InvalidRequest } from './problems.ts';
+import { collectionProblemAmong, defaultProviderFor } from '../payment-providers.ts';
 
 export interface ApiDeps {
   readonly engine: BillingEngine;
   readonly boss: PgBoss;
-  /** The provider new subscriptions' card tokens belong to. */
-  readonly provider: string;
 }
 
 export interface ApiRequest {
@@ -80,7 +79,8 @@ export async function createSubscription(deps: ApiDeps, request: ApiRequest): Pr
     interval: str(body.interval)!,
     amount: str(body.amount)!,
     currency: str(body.currency)!,
-    quickpayId: str(body.quickpay_id)!,
+    quickpayId: str(body.quickpay_id),
+    collection: str(body.collection),
     timezone: str(body.timezone),
     product: str(body.product),
     firstPaidAt: str(body.first_paid_at),
@@ -89,9 +89,12 @@ export async function createSubscription(deps: ApiDeps, request: ApiRequest): Pr
   };
   const checked = validateEnrolment(input, request.now, API_FIELD_NAMES);
   if (!checked.ok) throw new InvalidRequest(checked.issues.map((i) => ({ field: i.field === null ? null : ENROL_FIELDS[i.field], message: i.message })));
+  const provider = str(body.provider) ?? defaultProviderFor(checked.row.collection_method);
+  const unable = collectionProblemAmong(deps.engine.providers, provider, checked.row.collection_method);
+  if (unable) throw InvalidRequest.of('provider', unable.replace('--provider', '"provider":'));
   const { db } = deps.engine;
   const result = await enrolSubscriber(db, deps.boss, input, {
-    provider: deps.provider,
+    provider,
     now: request.now,
     actor: actorOf(request.key),
     reason: reasonOf(body),

@@ -29,7 +29,6 @@ import type { Db } from '../db/connect.ts';
 import { setUpGateway } from './gateway-setup.ts';
 import { apiRoutes } from '../api/router.ts';
 import { forgetOldIdempotencyKeys } from '../api/idempotency.ts';
-import { defaultProviderName } from '../payment-providers.ts';
 import { deliverDueWebhooks } from '../webhooks/deliver.ts';
 import { createMetrics } from '../lib/metrics.ts';
 import { reconcilePreviousDays } from '../reconciliation/reconcile.job.ts';
@@ -145,7 +144,7 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
         ...operationsRoutes(db, metrics.registry, logger),
         ...inboundRoutes(engine, { merchant: config.merchant, pokeJanitor: () => janitor.poke() }),
         ...paymentLinkRoutes({ db, clock, logger, providers: gateway.providers, merchant: config.merchant }),
-        ...apiRoutes({ engine, boss, provider: defaultProviderName(config) }, { ratePerMinute: config.api.ratePerMinute }),
+        ...apiRoutes({ engine, boss }, { ratePerMinute: config.api.ratePerMinute }),
         ...checkoutRoutes(engine, { merchant: config.merchant }),
       ],
       config.http.port,

@@ -17,7 +17,7 @@ const cliEnv = () => ({ DATABASE_URL: harness.db.url });
 const keys = { shop: '', reader: '' };
 
 beforeAll(async () => {
-  const deps = { engine: harness.engine, boss: harness.boss(), provider: 'oceanpayment' };
+  const deps = { engine: harness.engine, boss: harness.boss() };
   server = await startHttpServer(apiRoutes(deps, { ratePerMinute: 100_000 }), 0, silentLogger);
   strictServer = await startHttpServer(apiRoutes(deps, { ratePerMinute: 2 }), 0, silentLogger);
   keys.shop = (await runCliJson<{ key: string }>(['api-key', 'create', '--name', 'shop'], cliEnv())).key;
@@ -150,7 +150,17 @@ describe('subscriptions over the API', () => {
     ]);
     const missing = await api('POST', '/subscriptions', { key: keys.shop, body: { email: 'x@example.com' } });
     expect(missing.status).toBe(400);
-    expect(missing.body.error.problems.map((p: { field: string }) => p.field)).toContain('quickpay_id');
+    expect(missing.body.error.problems.map((p: { field: string }) => p.field)).toEqual(expect.arrayContaining(['first_name', 'interval', 'amount']));
+    const { quickpay_id: _token, ...tokenless } = ada();
+    const noToken = await api('POST', '/subscriptions', { key: keys.shop, body: tokenless });
+    expect(noToken.status).toBe(400);
+    expect(noToken.body.error.problems[0].field).toBe('quickpay_id');
+    // Collection by payment link needs a provider that can send links; this worker has only Oceanpayment.
+    const noLinks = await api('POST', '/subscriptions', { key: keys.shop, body: { ...tokenless, collection: 'payment_link' } });
+    expect(noLinks.status).toBe(400);
+    expect(noLinks.body.error.problems).toEqual([{ field: 'provider', message: expect.stringContaining('provider "glocash" is not configured') }]);
+    const cannot = await api('POST', '/subscriptions', { key: keys.shop, body: { ...tokenless, collection: 'payment_link', provider: 'oceanpayment' } });
+    expect(cannot.body.error.problems[0].message).toMatch(/provider "oceanpayment" cannot collect by payment_link/);
     const notJson = await api('POST', '/subscriptions', { key: keys.shop, rawBody: '{"email":', headers: { 'content-type': 'application/json' } });
     expect(notJson.status).toBe(400);
     const badLimit = await api('GET', '/subscriptions?limit=1000', { key: keys.shop });

@@ -73,6 +73,8 @@ const subscription = {
     canceled_at: nullableText,
     created_at: text,
     updated_at: text,
+    checkout_url: { type: 'string', description: 'Only when created by checkout (and still unpaid): the link to send the customer.' },
+    checkout_expires_at: text,
   },
 };
 
@@ -174,6 +176,8 @@ const enrolRequest = {
     first_paid_at: { type: 'string', description: 'ISO 8601 time the first purchase was already paid (no offset: in `timezone`).' },
     renewals_paid: { type: 'integer', minimum: 0 },
     external_id: { type: 'string', description: 'Your reference, unique: a repeat with the same terms returns the existing subscription (200).' },
+    checkout: { type: 'boolean', description: 'Sign up by hosted checkout: no card token; the answer carries `checkout_url`, a single-purpose expiring link to the payment page, whose payment is the first purchase.' },
+    send_checkout: { type: 'boolean', description: 'With `checkout`: also e-mail the link to the customer.' },
     allow_duplicate: { type: 'boolean' },
     reason,
   },

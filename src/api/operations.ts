@@ -18,11 +18,15 @@ import { attemptJson, eventJson, invoiceJson, moneyBackJson, subscriptionJson } 
 import type { ApiKeyIdentity } from './api-keys.ts';
 import { decodeCursor, encodeCursor, pageLimit } from './cursor.ts';
 import { InvalidRequest } from './problems.ts';
+import { enrolByCheckout } from '../checkout/enrol-by-checkout.ts';
+import type { NotificationSettings } from '../email/customer-notifications.ts';
 import { collectionProblemAmong, defaultProviderFor } from '../payment-providers.ts';
 
 export interface ApiDeps {
   readonly engine: BillingEngine;
   readonly boss: PgBoss;
+  /** Sign-up by hosted checkout: how long its links work, and whose name the e-mailed link carries. */
+  readonly checkout: { ttlMs: number; merchant: NotificationSettings['merchant'] };
 }
 
 export interface ApiRequest {
@@ -69,8 +73,18 @@ async function subscriptionAnswer(db: Db, row: Parameters<typeof viewOf>[1], sta
   return { status, body: subscriptionJson(await viewOf(db, row)) };
 }
 
+/** Fields a checkout sign-up cannot have: the customer's payment on the hosted page is the first purchase and makes the token. */
+const NOT_WITH_CHECKOUT = ['quickpay_id', 'first_paid_at', 'renewals_paid', 'collection', 'provider'] as const;
+
 export async function createSubscription(deps: ApiDeps, request: ApiRequest): Promise<ApiAnswer> {
   const { body } = request;
+  const checkout = body.checkout === true;
+  if (checkout) {
+    const clashes = NOT_WITH_CHECKOUT.filter((field) => body[field] !== undefined);
+    if (clashes.length) throw new InvalidRequest(clashes.map((field) => ({ field, message: `${field} cannot be given with checkout: the customer's payment on the hosted page is the first purchase and creates the card token` })));
+  } else if (body.send_checkout !== undefined) {
+    throw InvalidRequest.of('send_checkout', 'send_checkout e-mails a checkout link: it needs "checkout": true');
+  }
   const input: EnrolInput = {
     email: str(body.email)!,
     firstName: str(body.first_name)!,
@@ -79,7 +93,7 @@ export async function createSubscription(deps: ApiDeps, request: ApiRequest): Pr
     interval: str(body.interval)!,
     amount: str(body.amount)!,
     currency: str(body.currency)!,
-    quickpayId: str(body.quickpay_id),
+    quickpayId: checkout ? '' : str(body.quickpay_id),
     collection: str(body.collection),
     timezone: str(body.timezone),
     product: str(body.product),
@@ -87,20 +101,25 @@ export async function createSubscription(deps: ApiDeps, request: ApiRequest): Pr
     renewalsPaid: typeof body.renewals_paid === 'number' ? String(body.renewals_paid) : undefined,
     externalId: str(body.external_id),
   };
-  const checked = validateEnrolment(input, request.now, API_FIELD_NAMES);
+  const checked = validateEnrolment(input, request.now, API_FIELD_NAMES, checkout ? 'checkout' : 'token');
   if (!checked.ok) throw new InvalidRequest(checked.issues.map((i) => ({ field: i.field === null ? null : ENROL_FIELDS[i.field], message: i.message })));
   const provider = str(body.provider) ?? defaultProviderFor(checked.row.collection_method);
   const unable = collectionProblemAmong(deps.engine.providers, provider, checked.row.collection_method);
   if (unable) throw InvalidRequest.of('provider', unable.replace('--provider', '"provider":'));
   const { db } = deps.engine;
-  const result = await enrolSubscriber(db, deps.boss, input, {
-    provider,
-    now: request.now,
-    actor: actorOf(request.key),
-    reason: reasonOf(body),
-    allowDuplicate: body.allow_duplicate === true,
-    fieldNames: API_FIELD_NAMES,
-  });
+  const ask = { provider, now: request.now, actor: actorOf(request.key), reason: reasonOf(body), allowDuplicate: body.allow_duplicate === true, fieldNames: API_FIELD_NAMES };
+  if (checkout) {
+    const result = await enrolByCheckout(db, input, {
+      ...ask,
+      links: { publicUrl: deps.engine.publicUrl, ttlMs: deps.checkout.ttlMs },
+      ...(body.send_checkout === true ? { send: { boss: deps.boss, settings: { merchant: deps.checkout.merchant } } } : {}),
+    });
+    if (result.status === 'refused') throw new ConflictError(result.message);
+    const answer = await subscriptionAnswer(db, result.subscription, result.status === 'enrolled' ? 201 : 200);
+    const link = result.checkout ? { checkout_url: result.checkout.url, checkout_expires_at: result.checkout.expiresAt.toISOString() } : {};
+    return { ...answer, body: { ...(answer.body as object), ...link } };
+  }
+  const result = await enrolSubscriber(db, deps.boss, input, ask);
   if (result.status === 'refused') throw new ConflictError(result.message);
   return subscriptionAnswer(db, result.subscription, result.status === 'enrolled' ? 201 : 200);
 }

@@ -144,7 +144,7 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
         ...operationsRoutes(db, metrics.registry, logger),
         ...inboundRoutes(engine, { merchant: config.merchant, pokeJanitor: () => janitor.poke() }),
         ...paymentLinkRoutes({ db, clock, logger, providers: gateway.providers, merchant: config.merchant }),
-        ...apiRoutes({ engine, boss }, { ratePerMinute: config.api.ratePerMinute }),
+        ...apiRoutes({ engine, boss, checkout: { ttlMs: config.email.checkoutTtlMs, merchant: config.merchant } }, { ratePerMinute: config.api.ratePerMinute }),
         ...checkoutRoutes(engine, { merchant: config.merchant }),
       ],
       config.http.port,

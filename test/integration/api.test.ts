@@ -17,7 +17,7 @@ const cliEnv = () => ({ DATABASE_URL: harness.db.url });
 const keys = { shop: '', reader: '' };
 
 beforeAll(async () => {
-  const deps = { engine: harness.engine, boss: harness.boss() };
+  const deps = { engine: harness.engine, boss: harness.boss(), checkout: { ttlMs: 72 * 3_600_000, merchant: { name: 'Tea Shop', supportEmail: 'help@shop.test', operatorEmail: 'team@shop.test' } } };
   server = await startHttpServer(apiRoutes(deps, { ratePerMinute: 100_000 }), 0, silentLogger);
   strictServer = await startHttpServer(apiRoutes(deps, { ratePerMinute: 2 }), 0, silentLogger);
   keys.shop = (await runCliJson<{ key: string }>(['api-key', 'create', '--name', 'shop'], cliEnv())).key;
@@ -198,6 +198,23 @@ describe('subscriptions over the API', () => {
     const different = await api('POST', '/subscriptions', { key: keys.shop, body: { ...body, amount: '1.00' } });
     expect(different.status).toBe(409);
     expect(different.body.error.message).toMatch(/amount "9.99" on the subscription, "1.00" given/);
+  });
+
+  it('signs up by hosted checkout: no card token, a single-purpose link in the answer (and by e-mail when asked)', async () => {
+    const { quickpay_id: _token, ...tokenless } = ada({ email: 'checkout@example.com', external_id: `chk-${randomUUID().slice(0, 8)}` });
+    const signed = await api('POST', '/subscriptions', { key: keys.shop, body: { ...tokenless, checkout: true, send_checkout: true } });
+    expect(signed.status).toBe(201);
+    expect(signed.body).toMatchObject({ status: 'incomplete', quickpay_id: null, checkout_url: expect.stringMatching(/\/checkout\/[A-Za-z0-9_-]{20,}$/) });
+    const mail = await harness.db.db.selectFrom('email_outbox').select(['kind', 'text_body']).where('subscription_id', '=', signed.body.id).execute();
+    expect(mail.map((m) => m.kind)).toEqual(['checkout']);
+    expect(mail[0]!.text_body).toContain(signed.body.checkout_url);
+    const queued = await sql<{ n: number }>`select count(*)::int as n from pgboss.job where name = 'charge-renewal' and data->>'subscriptionId' = ${signed.body.id}`.execute(harness.db.db);
+    expect(queued.rows[0]!.n).toBe(0);
+
+    const clash = await api('POST', '/subscriptions', { key: keys.shop, body: ada({ checkout: true, first_paid_at: '2027-01-15T10:00:00' }) });
+    expect(clash.status).toBe(400);
+    expect(clash.body.error.problems.map((p: { field: string }) => p.field)).toEqual(['quickpay_id', 'first_paid_at']);
+    expect((await api('POST', '/subscriptions', { key: keys.shop, body: ada({ send_checkout: true }) })).body.error.problems[0].field).toBe('send_checkout');
   });
 
   it('pages with a stable cursor: every row there at the start is seen once, in order, though rows are added between pages', async () => {

@@ -7,19 +7,12 @@
 import type { ChargeOutcome } from '../payments/outcomes.ts';
 import { operation } from '../payments/provider.ts';
 import { claimCharges, type ClaimedCharge } from './claim-charges.ts';
-import { answerDeadlineMs, providerUrls, recordContext, type BillingEngine } from './engine.ts';
+import { claimContext, providerUrls, recordContext, type BillingEngine } from './engine.ts';
 import { recordOutcomes, type RecordedOutcome } from './record-outcomes.ts';
 import { paymentLinkRequest, renewalChargeRequest } from './renewal-request.ts';
 
 export async function chargeSubscriptions(engine: BillingEngine, subscriptionIds: readonly string[]): Promise<RecordedOutcome[]> {
-  const claimed = await claimCharges(engine.db, subscriptionIds, {
-    now: engine.clock.now(),
-    policy: engine.policy,
-    maxCatchupPeriods: engine.maxCatchupPeriods,
-    providers: engine.providers,
-    queryAfterMs: answerDeadlineMs(engine),
-    followUps: engine.followUps,
-  });
+  const claimed = await claimCharges(engine.db, subscriptionIds, claimContext(engine));
   if (!claimed.length) return [];
   const answers = await Promise.all(claimed.map((charge) => send(engine, charge)));
   return engine.db.transaction().execute((tx) =>

@@ -27,6 +27,12 @@ export interface ClaimContext {
   queryAfterMs: number;
   actor?: string;
   followUps: FollowUps;
+  /**
+   * Claiming at a counter (`rebill collect`): only subscriptions collected in person are taken,
+   * and one waiting for a retry may be collected now. Otherwise those are never claimed: they are
+   * paid when the customer comes.
+   */
+  inPerson?: boolean;
 }
 
 export interface ClaimedCharge {
@@ -58,7 +64,11 @@ export function newChargeRow(
     amount_minor: row.amount_minor,
     currency: row.currency,
     status: 'sending',
-    details: JSON.stringify({ ...provider.chargeDetails({ sequence: sequenceOf(charge.period), interval: row.interval }), ...charge.details }),
+    // A period collected otherwise than by card token says how, for its e-mails and pages.
+    details: JSON.stringify({
+      ...(row.collection_method === 'card_token' ? provider.chargeDetails({ sequence: sequenceOf(charge.period), interval: row.interval }) : { collection: row.collection_method }),
+      ...charge.details,
+    }),
     requested_at: charge.now,
     next_query_at: new Date(charge.now.getTime() + charge.queryAfterMs),
     decline_class: null,
@@ -84,7 +94,14 @@ export async function claimCharges(db: Db, subscriptionIds: readonly string[], c
     for (const row of rows) {
       const mine = history.filter((h) => h.subscription_id === row.id);
       let state = stateOf(row);
-      const plan = planCharge(state, ctx.now, ctx.maxCatchupPeriods, mine.some((h) => h.open));
+      const counter = row.collection_method === 'in_person';
+      if (counter !== (ctx.inPerson ?? false)) {
+        changes.subscriptions.set(row.id, { id: row.id, state, releaseQueueLease: true });
+        continue;
+      }
+      // At the counter a retry need not wait for its turn: the customer is there now.
+      const due = counter && state.status !== 'active' && state.nextAttemptAt && state.nextAttemptAt > ctx.now ? { ...state, nextAttemptAt: ctx.now } : state;
+      const plan = planCharge(due, ctx.now, ctx.maxCatchupPeriods, mine.some((h) => h.open));
       const base = { subscriptionId: row.id, actor, occurredAt: ctx.now };
       const method = row.payment_method_id === null ? undefined : methods.get(row.payment_method_id);
       if (plan.action === 'skip' || (plan.action === 'charge' && (!method || method.status !== 'active'))) {

@@ -6,6 +6,7 @@ import type { Metrics } from '../lib/metrics.ts';
 import type { PaymentProviders } from '../payments/provider.ts';
 import type { DunningPolicy } from '../subscriptions/subscription-machine.ts';
 import type { FollowUps } from './commit.ts';
+import type { ClaimContext } from './claim-charges.ts';
 import type { RecordContext } from './record-outcomes.ts';
 
 export interface BillingPolicy {
@@ -45,6 +46,19 @@ export function recordContext(engine: BillingEngine): RecordContext {
     billing: engine.billing,
     querySchedule: engine.querySchedule,
     followUps: engine.followUps,
+  };
+}
+
+/** What a claim of due periods needs, as the engine gives it (by the worker, or at a counter with `inPerson`). */
+export function claimContext(engine: BillingEngine, extra: Pick<ClaimContext, 'actor' | 'inPerson'> = {}): ClaimContext {
+  return {
+    now: engine.clock.now(),
+    policy: engine.policy,
+    maxCatchupPeriods: engine.maxCatchupPeriods,
+    providers: engine.providers,
+    queryAfterMs: answerDeadlineMs(engine),
+    followUps: engine.followUps,
+    ...extra,
   };
 }
 

@@ -32,6 +32,8 @@ export async function scheduleDueRenewals(db: Db, boss: PgBoss, now: Date, setti
         from (
           select id from subscriptions
           where next_attempt_at <= ${now} and enqueued_at is null
+            -- Collected at a counter, when the customer comes: never charged by the worker.
+            and collection_method <> 'in_person'
           order by next_attempt_at
           limit ${limit}
           for update skip locked

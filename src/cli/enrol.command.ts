@@ -15,13 +15,15 @@ export const enrolCommand: Command = {
   name: 'enrol',
   summary: 'Create a subscription',
   help: `Usage: rebill enrol --email E --first-name F --last-name L --country CC --interval I
-                    --amount 9.99 --currency USD (--quickpay-id ID | --checkout [--send] | --collection payment_link) [options]
+                    --amount 9.99 --currency USD (--quickpay-id ID | --checkout [--send] | --collection payment_link|in_person) [options]
 
 Creates a subscription and prints it.
 
 How each period is collected (--collection): card_token (the default) charges the stored card
 token given with --quickpay-id; payment_link e-mails the customer a link for each period, paid on
 the provider's page (Glocash by default), with reminders, expiry and a new link on each retry.
+in_person is collected at a counter with \`rebill collect\` (WeChat Pay or Alipay through
+Oceanpayment's face-to-face payments); the worker never charges it by itself.
 
 With --checkout the customer signs up on Oceanpayment's hosted payment page: the subscription is
 "incomplete" with no card, and a checkout link is printed (checkout_url with --json; e-mailed to
@@ -50,7 +52,7 @@ Options:
   --currency C           ISO 4217 code with at most 2 decimals, e.g. USD, EUR, JPY
   --quickpay-id ID       the card token (QuickPay ID) from Oceanpayment (card_token only)
   --collection M         ${ENROLLABLE_COLLECTIONS.join(' | ')} (default card_token)
-  --provider NAME        the payment provider (default: oceanpayment for card_token, glocash for payment_link)
+  --provider NAME        the payment provider (default: glocash for payment_link, oceanpayment otherwise)
   --checkout             no token: the customer pays the first purchase on Oceanpayment's hosted page
   --send                 with --checkout: e-mail the checkout link to the customer
   --timezone Z           IANA time zone renewals follow (default UTC)

@@ -4,6 +4,7 @@ import { escapeControlCharacters } from '../lib/printable.ts';
 import { apiKeyCommand } from './api-key.command.ts';
 import { calendarCommand } from './calendar.command.ts';
 import { cancelCommand } from './cancel.command.ts';
+import { collectCommand } from './collect.command.ts';
 import { EXIT_USAGE, UsageError, createContext, parseCommandArgs, reportError, type Command, type Output } from './command.ts';
 import { enrolCommand } from './enrol.command.ts';
 import { importCommand } from './import.command.ts';
@@ -28,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   resolveCommand,
   updateTokenCommand,
   refundCommand,
+  collectCommand,
   reconcileCommand,
   reportCommand,
   calendarCommand,

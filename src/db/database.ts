@@ -111,7 +111,7 @@ export interface PaymentTransactionsTable {
   decline_class: string | null;
   provider_code: string | null;
   provider_message: string | null;
-  /** Where the customer must go to complete the payment (3-D Secure). */
+  /** Where the customer must go to complete the payment (3-D Secure, a payment link), or the code they scan at a counter. */
   action_url: string | null;
   failure_reason: string | null;
   /** Why a refund was asked for. */

@@ -89,7 +89,8 @@ async function messageFor(tx: Tx, settings: NotificationSettings, record: Change
       break;
     case 'payment_failed':
     case 'authentication_expired': {
-      if (!attempt) return null;
+      // At a counter the customer is there and sees the result; nothing is retried by itself.
+      if (!attempt || sub.collection_method === 'in_person') return null;
       if (after.status === 'unpaid') {
         message = { kind: 'subscription_unpaid', ...plan };
         key = `unpaid:${sub.id}:${attempt.period}`;

@@ -18,7 +18,8 @@ export type ChargeOutcome =
   | { kind: 'declined'; declineClass: DeclineClass; code: string; details: string; retryLimit?: number; paymentId?: string }
   /** The customer must act (3-D Secure): `payUrl` is where the provider wants them. */
   | { kind: 'action_required'; payUrl: string; paymentId?: string; code?: string; details?: string }
-  | { kind: 'pending'; paymentId?: string; code?: string; details?: string }
+  /** `scanCode`: what the customer scans to pay at a counter (an in-person QR order), when there is one. */
+  | { kind: 'pending'; paymentId?: string; code?: string; details?: string; scanCode?: string }
   | { kind: 'unknown'; reason: string; code?: string; paymentId?: string };
 
 /** One payment the provider holds for a reference, as a query reports it. */

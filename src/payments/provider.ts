@@ -54,6 +54,11 @@ export type CheckoutStart =
   | { kind: 'refused'; code: string; message: string }
   /** No believable answer: whether the order exists is unknown. */
   | { kind: 'unknown'; reason: string };
+/** A period collected at a counter (`in_person_qr`): WeChat Pay or Alipay, face to face. */
+export interface InPersonRequest extends PaymentLinkRequest {
+  /** `qr`: a code for the customer to scan with the wallet; `scan`: the customer's payment code, scanned by staff. */
+  readonly method: { readonly kind: 'qr'; readonly wallet: 'wechat' | 'alipay' } | { readonly kind: 'scan'; readonly code: string };
+}
 
 export interface RefundRequest {
   /** Our reference for this refund, unique for ever; it finds the refund after an unknown outcome. */
@@ -193,6 +198,13 @@ export interface PaymentProvider {
    */
   createPaymentLink?(request: PaymentLinkRequest): Promise<ChargeOutcome>;
   /**
+   * Collects at a counter (`in_person_qr`): a scanned code is charged at once; a QR order answers
+   * `pending` with the `scanCode` to show, and is settled by a notice or a query.
+   */
+  collectInPerson?(request: InPersonRequest): Promise<ChargeOutcome>;
+  /** Voids an unpaid QR order; only a query says what the order then is. */
+  voidInPerson?(reference: string): Promise<{ kind: 'sent' } | { kind: 'unknown'; reason: string }>;
+  /**
    * Every payment the provider holds for our reference (`query`). `paymentId` is the provider's
    * id when it gave one: providers that can only be asked by their own id (Glocash) need it.
    */
@@ -219,7 +231,7 @@ export class CapabilityError extends Error {
 }
 
 /** The provider's implementation of an operation, or a clear error when it has none. */
-export function operation<K extends 'chargeToken' | 'startCheckout' | 'createPaymentLink' | 'queryCharge' | 'refund' | 'queryRefund' | 'confirmBusiness' | 'settlementWindow' | 'listSettledPayments' | 'listBusinessOrders'>(
+export function operation<K extends 'chargeToken' | 'startCheckout' | 'createPaymentLink' | 'collectInPerson' | 'voidInPerson' | 'queryCharge' | 'refund' | 'queryRefund' | 'confirmBusiness' | 'settlementWindow' | 'listSettledPayments' | 'listBusinessOrders'>(
   provider: PaymentProvider,
   name: K,
   capability: Capability,

@@ -109,8 +109,8 @@ export interface EnrolIssue {
 /** A valid enrolment: the subscription row, and the card token its payment method will hold (none when collected otherwise). */
 export type EnrolmentRow = Omit<NewSubscription, 'payment_method_id' | 'collection_method'> & { card_token: string | null; collection_method: CollectionMethod };
 
-/** Collection methods enrolment accepts (`in_person` arrives with counter collection). */
-export const ENROLLABLE_COLLECTIONS: readonly CollectionMethod[] = COLLECTION_METHODS.filter((c) => c !== 'in_person');
+/** Collection methods enrolment accepts. */
+export const ENROLLABLE_COLLECTIONS: readonly CollectionMethod[] = COLLECTION_METHODS;
 
 export type EnrolValidation = { ok: true; row: EnrolmentRow } | { ok: false; problems: string[]; issues: EnrolIssue[] };
 

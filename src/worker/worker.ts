@@ -12,6 +12,7 @@ import { expireLinks } from '../payment-links/expire-links.ts';
 import { paymentLinkRoutes } from '../payment-links/redirect.ts';
 import { checkoutRoutes } from '../checkout/checkout-page.ts';
 import { expireCheckouts } from '../checkout/expire-checkouts.ts';
+import { counterPageRoutes } from '../payment-links/counter-page.ts';
 import { send, startHttpServer, type Route } from '../http/server.ts';
 import { CoalescedTask, Periodic } from '../lib/background.ts';
 import type { Clock } from '../lib/clock.ts';
@@ -144,6 +145,7 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
         ...operationsRoutes(db, metrics.registry, logger),
         ...inboundRoutes(engine, { merchant: config.merchant, pokeJanitor: () => janitor.poke() }),
         ...paymentLinkRoutes({ db, clock, logger, providers: gateway.providers, merchant: config.merchant }),
+        ...counterPageRoutes({ db, clock, merchant: config.merchant }),
         ...apiRoutes({ engine, boss, checkout: { ttlMs: config.email.checkoutTtlMs, merchant: config.merchant } }, { ratePerMinute: config.api.ratePerMinute }),
         ...checkoutRoutes(engine, { merchant: config.merchant }),
       ],

@@ -46,7 +46,7 @@ function answer(overrides: Record<string, string> = {}, secureCode = MERCHANT.se
     payment_status: '1', payment_details: '80000:Transaction Approved', payment_risk: '', ...overrides,
   };
   const signValue = sign(PAYMENT_RESULT_FIELDS, values, secureCode).toUpperCase();
-  return buildFlatXml('response', Object.entries({ ...values, signValue, pay_url: overrides.pay_url ?? '', quickpay_id: REQUEST.quickpayId }));
+  return buildFlatXml('response', Object.entries({ ...values, signValue, pay_url: overrides.pay_url ?? '', quickpay_id: REQUEST.quickpayId ?? '' }));
 }
 
 function interceptCharge(status: number, body: string, capture?: (form: URLSearchParams) => void): void {

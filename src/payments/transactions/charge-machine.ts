@@ -108,7 +108,7 @@ export function nextChargeStep(charge: { status: ChargeStatus }, resolution: Res
     case 'action_required':
       return moveTo('action_required', { ...facts, actionUrl: outcome.payUrl, query: 'none' }, { type: 'action_required' });
     case 'pending':
-      return moveTo('pending', { ...facts, query: 'next' }, null);
+      return moveTo('pending', { ...facts, ...(outcome.scanCode ? { actionUrl: outcome.scanCode } : {}), query: 'next' }, null);
     case 'unknown':
       return moveTo('unknown', { ...facts, failureReason: outcome.reason, query: 'next' }, null);
   }

@@ -33,7 +33,7 @@ export function glocashProvider(options: GlocashClientOptions): GlocashProvider 
     actionOrigin: new URL(options.apiUrl).origin,
     client,
     inbound: inboundReader(options.credentials),
-    chargeDetails: () => ({ collection: 'payment_link' }),
+    chargeDetails: () => ({}),
 
     createPaymentLink: (request) =>
       client.createPaymentLink({ invoice: request.reference, customerEmail: request.customer.email, money: request.money, urls: { notify: request.urls.notice, back: request.urls.return } }),

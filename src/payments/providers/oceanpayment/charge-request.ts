@@ -1,6 +1,7 @@
 /**
- * The form rebill posts to `/gateway/direct/pay` to charge a stored card token (seed 002), built
- * and signed in one place so the request carries exactly the strings that were hashed.
+ * The form rebill posts to `/gateway/direct/pay` to charge a stored card token (seed 002), or to
+ * `/gateway/directservice/pay` for a face-to-face WeChat Pay or Alipay order (seed 001), built and
+ * signed in one place so the request carries exactly the strings that were hashed.
  */
 import { ValidationError } from '../../../lib/errors.ts';
 import { gatewayAmount } from '../../../lib/money.ts';
@@ -13,9 +14,12 @@ export interface ChargeRequest {
   readonly orderNumber: string;
   readonly amountMinor: number;
   readonly currency: string;
-  readonly serviceMode: ServiceMode;
-  /** The card token. */
-  readonly quickpayId: string;
+  /** For a stored token's charge; absent for a face-to-face order. */
+  readonly serviceMode?: ServiceMode;
+  /** The card token; absent for a face-to-face order. */
+  readonly quickpayId?: string;
+  /** Face to face: the customer's WeChat Pay or Alipay payment code, scanned at the counter. */
+  readonly payAccountNumber?: string;
   /** rebill puts the subscription and period here. */
   readonly orderNotes: string;
   readonly billing: {
@@ -66,8 +70,9 @@ export function buildChargeForm(
   const unsigned: Array<[string, string]> = [
     ['account', credentials.account],
     ['terminal', credentials.terminal],
-    ['quickpay_id', request.quickpayId],
-    ['service_mode', request.serviceMode],
+    ...optional('quickpay_id', request.quickpayId),
+    ...optional('service_mode', request.serviceMode),
+    ...optional('pay_accountNumber', request.payAccountNumber),
     ['order_number', request.orderNumber],
     ['order_currency', request.currency],
     ['order_amount', orderAmount],
@@ -78,6 +83,11 @@ export function buildChargeForm(
     ['backUrl', request.backUrl],
   ];
   return { fields: signedForm(unsigned, options.signatureFields ?? QUICKPAY_CHARGE_REQUEST_FIELDS, credentials.secureCode), orderAmount };
+}
+
+/** A field sent only when it has a value. */
+function optional(name: string, value: string | undefined): Array<[string, string]> {
+  return value === undefined || value.trim() === '' ? [] : [[name, value.trim()]];
 }
 
 /** A request form signed over the very strings that are sent: account, terminal, signValue, then the rest. */
@@ -92,8 +102,6 @@ export function customerAndProductFields(
   orderAmount: string,
 ): Array<[string, string]> {
   const { billing, product } = request;
-  const optional = (name: string, value: string | undefined): Array<[string, string]> =>
-    value === undefined || value.trim() === '' ? [] : [[name, value.trim()]];
   return [
     ['billing_firstName', sanitizeBillingField(billing.firstName)],
     ['billing_lastName', sanitizeBillingField(billing.lastName)],

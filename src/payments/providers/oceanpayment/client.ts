@@ -25,7 +25,7 @@ import { buildRefundQueryForm, readRefundQueryAnswer } from './refund-query.ts';
 import type { RefundQuery, RefundQueryResult } from './refund-query.ts';
 import { buildRefundForm, readRefundAnswer } from './refund.ts';
 import type { RefundOutcome, RefundRequest } from './refund.ts';
-import { ORDER_QUERY_REQUEST_FIELDS, sign } from './sign.ts';
+import { OFFLINE_VOID_REQUEST_FIELDS, ORDER_QUERY_REQUEST_FIELDS, sign } from './sign.ts';
 import type { MerchantCredentials, SignatureFields } from './sign.ts';
 import { DEFAULT_MAX_XML_BYTES } from './xml.ts';
 
@@ -66,6 +66,7 @@ export interface OceanpaymentClientOptions {
 export class OceanpaymentClient {
   readonly #chargeUrl: string;
   readonly #checkoutUrl: string;
+  readonly #gatewayHost: string;
   readonly #queryUrl: string;
   readonly #credentials: MerchantCredentials;
   readonly #timeoutMs: number;
@@ -80,6 +81,7 @@ export class OceanpaymentClient {
   constructor(options: OceanpaymentClientOptions) {
     this.#chargeUrl = joinUrl(options.gatewayUrl, '/gateway/direct/pay');
     this.#checkoutUrl = joinUrl(options.gatewayUrl, '/gateway/service/sendTrade');
+    this.#gatewayHost = options.gatewayUrl;
     this.#queryUrl = joinUrl(options.queryUrl, '/service/check/normal');
     this.#queryHost = options.queryUrl;
     this.#gatewayUtcOffsetMinutes = options.gatewayUtcOffsetMinutes ?? GATEWAY_UTC_OFFSET_MINUTES;
@@ -107,11 +109,38 @@ export class OceanpaymentClient {
    * another charge gives `{ kind: 'unknown' }`: query the order before charging that period again.
    */
   async charge(request: ChargeRequest): Promise<ChargeOutcome> {
+    return this.#pay(this.#chargeUrl, request, this.#methods);
+  }
+
+  /**
+   * A face-to-face WeChat Pay or Alipay order (`/gateway/directservice/pay`, seed 001): with
+   * `payAccountNumber` it charges the code the customer showed; with `methods` WeChatPay_Offline or
+   * Alipay_Offline it answers pending with the code for the customer to scan (`scanCode`).
+   */
+  async collectInPerson(request: ChargeRequest, methods: '' | 'WeChatPay_Offline' | 'Alipay_Offline'): Promise<ChargeOutcome> {
+    return this.#pay(joinUrl(this.#gatewayHost, '/gateway/directservice/pay'), request, methods);
+  }
+
+  /**
+   * Voids an unpaid face-to-face order (`/gateway/service/auth`, payment_authType 3, §3.3). Its
+   * answer's fields are not documented, so only whether it was delivered is reported: the order
+   * query then says what the order is.
+   */
+  async voidInPerson(orderNumber: string): Promise<{ kind: 'sent'; status: number } | { kind: 'unknown'; reason: string }> {
+    const problem = orderNumberProblem(orderNumber);
+    if (problem) throw new ValidationError(problem);
+    const values = { account: this.#credentials.account, terminal: this.#credentials.terminal, order_number: orderNumber, payment_authType: '3' };
+    const fields: Array<readonly [string, string]> = [...Object.entries(values), ['signValue', sign(OFFLINE_VOID_REQUEST_FIELDS, values, this.#credentials.secureCode)]];
+    const posted = await postForm(joinUrl(this.#gatewayHost, '/gateway/service/auth'), fields, this.#postOptions());
+    return posted.ok ? { kind: 'sent', status: posted.status } : { kind: 'unknown', reason: posted.reason };
+  }
+
+  async #pay(url: string, request: ChargeRequest, methods: string): Promise<ChargeOutcome> {
     const form = buildChargeForm(request, this.#credentials, {
-      methods: this.#methods,
+      methods,
       ...(this.#chargeSignatureFields ? { signatureFields: this.#chargeSignatureFields } : {}),
     });
-    const posted = await postForm(this.#chargeUrl, form.fields, this.#postOptions());
+    const posted = await postForm(url, form.fields, this.#postOptions());
     if (!posted.ok) {
       return {
         kind: 'unknown',

@@ -65,8 +65,10 @@ function outcomeFromStatus(status: string, fields: Readonly<Record<string, strin
     case '-1': {
       if (isStatusUnknownCode(code)) return statusUnknown(code, details, optionalId);
       const payUrl = (fields.pay_url ?? '').trim();
+      // A face-to-face QR order: the code the customer scans with WeChat Pay or Alipay (§1.4).
+      const barCode = (fields.pay_barCode ?? '').trim();
       const extra = { ...optionalId, ...(code ? { code } : {}), ...(details ? { details } : {}) };
-      return payUrl ? { kind: 'action_required', payUrl, ...extra } : { kind: 'pending', ...extra };
+      return payUrl ? { kind: 'action_required', payUrl, ...extra } : { kind: 'pending', ...extra, ...(barCode ? { scanCode: barCode } : {}) };
     }
     default:
       return {

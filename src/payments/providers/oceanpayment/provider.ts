@@ -1,6 +1,7 @@
 /**
  * Oceanpayment as a payment provider: the neutral operations of src/payments/provider.ts mapped
- * onto its protocol (direct/pay with a QuickPay ID and service_mode, the order query, refunds,
+ * onto its protocol (direct/pay with a QuickPay ID and service_mode, face-to-face WeChat Pay and
+ * Alipay on directservice/pay with the void of an unpaid QR order, the order query, refunds,
  * signed notices with `receive-ok`, business notices confirmed by query).
  */
 import { formatAmount } from '../../../lib/money.ts';
@@ -16,7 +17,9 @@ import { GATEWAY_UTC_OFFSET_MINUTES } from './gateway-time.ts';
 
 export const OCEANPAYMENT = 'oceanpayment';
 
-const CAPABILITIES: ReadonlySet<Capability> = new Set(['token_charge', 'hosted_checkout', 'query', 'refund', 'signed_notices', 'order_lists']);
+const CAPABILITIES: ReadonlySet<Capability> = new Set(['token_charge', 'hosted_checkout', 'in_person_qr', 'query', 'refund', 'signed_notices', 'order_lists']);
+
+const OFFLINE_METHODS = { wechat: 'WeChatPay_Offline', alipay: 'Alipay_Offline' } as const;
 
 export interface OceanpaymentProvider extends PaymentProvider {
   /** The protocol client, for what only Oceanpayment offers (its order lists). */
@@ -62,6 +65,27 @@ export function oceanpaymentProvider(options: OceanpaymentClientOptions): Oceanp
         backUrl: request.urls.return,
       });
       return started.kind === 'redirect' ? { kind: 'redirect', url: started.payUrl, paymentId: started.paymentId } : started;
+    },
+
+    collectInPerson: (request) =>
+      client.collectInPerson(
+        {
+          orderNumber: request.reference,
+          amountMinor: request.money.amountMinor,
+          currency: request.money.currency,
+          ...(request.method.kind === 'scan' ? { payAccountNumber: request.method.code } : {}),
+          orderNotes: request.description,
+          billing: request.customer,
+          product: { name: request.description },
+          noticeUrl: request.urls.notice,
+          backUrl: request.urls.return,
+        },
+        request.method.kind === 'qr' ? OFFLINE_METHODS[request.method.wallet] : '',
+      ),
+
+    async voidInPerson(reference) {
+      const answer = await client.voidInPerson(reference);
+      return answer.kind === 'sent' ? { kind: 'sent' } : answer;
     },
 
     async queryCharge(reference) {

@@ -21,7 +21,12 @@ type Form = Readonly<Record<string, string>>;
 
 const field = (form: Form, name: string): string => (Object.hasOwn(form, name) ? (form[name] ?? '') : '');
 
-export async function handleDirectPay(context: SandboxContext, form: Form, response: ServerResponse): Promise<void> {
+/**
+ * `faceToFace` (from `/gateway/directservice/pay`): `qr` answers pending with the page standing in
+ * for the customer's wallet as `pay_barCode` (and no `pay_url`); `scan` charges the scanned code,
+ * whose start picks the behaviour as a token's does.
+ */
+export async function handleDirectPay(context: SandboxContext, form: Form, response: ServerResponse, faceToFace?: 'qr' | 'scan'): Promise<void> {
   const account = field(form, 'account');
   const terminal = field(form, 'terminal');
   const secureCode = secureCodeFor(context, account, terminal);
@@ -43,11 +48,14 @@ export async function handleDirectPay(context: SandboxContext, form: Form, respo
   });
   const charge = context.ledger.get(index);
   const payUrl = behaviour === '3ds' ? payUrlFor(context, index) : '';
+  // A QR order's page is scanned, not visited: its messages carry no pay_url.
+  const shownPayUrl = faceToFace === 'qr' ? '' : payUrl;
   const noticeUrl = field(form, 'noticeUrl');
   context.logger?.info({ orderNumber: charge.orderNumber, paymentId: charge.paymentId, behaviour, status, fault }, 'charge booked');
 
-  scheduleNotices(context, index, behaviour, noticeUrl, payUrl);
-  if (behaviour === '3ds') context.callbacks.set(index, { noticeUrl, backUrl: field(form, 'backUrl') });
+  scheduleNotices(context, index, behaviour, noticeUrl, shownPayUrl);
+  // The wallet on the customer's phone does not go back to the merchant's page.
+  if (behaviour === '3ds') context.callbacks.set(index, { noticeUrl, backUrl: faceToFace === 'qr' ? '' : field(form, 'backUrl') });
 
   if (behaviour === 'timeout' || fault === 'timeout') {
     holdWithoutAnswer(context, response);
@@ -58,7 +66,8 @@ export async function handleDirectPay(context: SandboxContext, form: Form, respo
     sendHtml(response, 502, '<html><body><h1>502 Bad Gateway</h1></body></html>');
     return;
   }
-  const xml = syncResponseXml(paymentResultFields(charge, stateOf(charge, payUrl), secureCode));
+  const fields = paymentResultFields(charge, stateOf(charge, shownPayUrl), secureCode);
+  const xml = syncResponseXml(faceToFace ? [...fields.filter(([name]) => name !== 'quickpay_id'), ['pay_barCode', faceToFace === 'qr' ? payUrl : '']] : fields);
   // A garbled answer: cut off mid-document, as a dropped connection behind a proxy would leave it.
   sendXml(response, fault === 'garbled' ? xml.slice(0, Math.floor(xml.length / 2)) : xml);
 }

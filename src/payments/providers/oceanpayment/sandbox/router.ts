@@ -14,6 +14,7 @@ import { handleBusinessOrdersList, handleSuccessOrdersList } from './order-lists
 import { CHECKOUT_PAGE_PATH, completeCheckout, handleSendTrade, showCheckoutPage } from './hosted-checkout.ts';
 import { handleOrderQuery } from './order-query.ts';
 import { bookOutOfBandOrder } from './out-of-band-orders.ts';
+import { handleFaceToFacePay, handleOfflineVoid } from './face-to-face.ts';
 import { handleApplyRefund, handleRefundQuery, settleRefundByControl } from './refunds.ts';
 import { completeChallenge, PAY_URL_PATH, showChallenge } from './three-d-secure.ts';
 import { SandboxClosedError } from './timers.ts';
@@ -29,7 +30,9 @@ POST /service/applyRefund         refund a payment (form-urlencoded)
 POST /service/queryRefund         refund status (form-urlencoded)
 POST /service/QueryOrdersList     approved payments in a time window, paged (form-urlencoded)
 POST /service/BusinessOrdersList  refunds and chargebacks in a time window, paged (form-urlencoded)
-GET  ${PAY_URL_PATH}?pay_id=…  3-D Secure page
+GET  ${PAY_URL_PATH}?pay_id=…  3-D Secure page (and a face-to-face QR order's wallet page)
+POST /gateway/directservice/pay  face-to-face WeChat Pay / Alipay: a QR order, or a scanned code
+POST /gateway/service/auth  void an unpaid face-to-face order (payment_authType 3)
 GET  ${CHECKOUT_PAGE_PATH}?pay_id=…  hosted checkout page (card form)
 GET  /sandbox/ledger?offset=&limit=&order_number=
 GET  /sandbox/ledger/summary
@@ -44,6 +47,10 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
   '/gateway/direct/pay': {
     POST: withForm((context, form, response) => handleDirectPay(context, form, response)),
   },
+  '/gateway/directservice/pay': {
+    POST: withForm((context, form, response) => handleFaceToFacePay(context, form, response)),
+  },
+  '/gateway/service/auth': { POST: withForm((context, form, response) => handleOfflineVoid(context, form, response)) },
   '/service/check/normal': {
     POST: withForm((context, form, response) => handleOrderQuery(context, form, response)),
   },

@@ -26,7 +26,11 @@ const idempotencyKey = {
   schema: text,
 };
 const reason = { type: 'string', maxLength: 500, description: 'Why, kept in the event log.' };
-const readErrors = { 401: errorReply('No key, or a revoked or unknown one.'), 429: errorReply('Too many requests for this key; see Retry-After.') };
+const readErrors = {
+  401: errorReply('No key, or a revoked or unknown one.'),
+  429: errorReply('Too many requests for this key; see Retry-After.'),
+  500: errorReply('rebill failed inside; its log has the details. A POST with an Idempotency-Key stays unanswered (409 on a repeat): look the result up before retrying.'),
+};
 const writeErrors = {
   ...readErrors,
   400: errorReply('Bad input: every problem, each naming its field. Nothing was changed.'),
@@ -301,7 +305,7 @@ export const openApiDocument = {
         operationId: 'listEvents',
         summary: 'The event log, oldest first, a page at a time',
         parameters: [{ name: 'subscription_id', in: 'query', required: false, schema: text }, ...cursorParameters],
-        responses: { 200: reply('A page.', { type: 'object', required: ['data', 'next_cursor'], properties: { data: { type: 'array', items: ref('Event') }, next_cursor: nullableText } }), 400: errorReply('A bad filter.'), ...readErrors },
+        responses: { 200: reply('A page.', { type: 'object', required: ['data', 'next_cursor'], properties: { data: { type: 'array', items: ref('Event') }, next_cursor: nullableText } }), 400: errorReply('A bad filter.'), 404: errorReply('No such subscription.'), ...readErrors },
       },
     },
   },

@@ -263,6 +263,7 @@ describe('subscriptions over the API', () => {
     expect(feed.body.data.map((e: { type: string }) => e.type)).toEqual(['enrolled', 'token_replaced']);
     const rest = await api('GET', `/events?subscription_id=${id}&cursor=${feed.body.next_cursor}`, { key: keys.reader });
     expect(rest.body.data.map((e: { type: string }) => e.type)).toEqual(['cancel_scheduled', 'canceled']);
+    expect((await api('GET', `/events?subscription_id=${randomUUID()}`, { key: keys.reader })).status).toBe(404);
   });
 
   it('refunds a payment through the same service as rebill refund; the customer is found by e-mail or external id', async () => {

@@ -4,7 +4,8 @@
  * Starts an embedded PostgreSQL in `.rebill/demo` (wiped first, so every run starts fresh), the
  * worker with its built-in sandbox gateway, enrols a handful of subscribers whose card tokens make
  * the sandbox behave in different ways, plays the customer who has to confirm a payment with 3-D
- * Secure, waits until everyone has settled, and prints what happened to each of them.
+ * Secure, the one who pays a Glocash payment link and a counter taking WeChat Pay by QR code, waits
+ * until everyone has settled, and prints what happened to each of them.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ import { createLogger } from '../src/lib/logger.ts';
 import { displayMoney } from '../src/lib/money.ts';
 import { enrolMany, validateEnrolment, type EnrolInput } from '../src/subscriptions/enrol.ts';
 import { cancelSubscription } from '../src/billing/operator-actions.ts';
+import { settleInPersonCollection, startInPersonCollection } from '../src/billing/collect-in-person.ts';
 import { startWorker, type RunningWorker } from '../src/worker/worker.ts';
 import { freePort } from '../src/lib/ports.ts';
 import { readEml } from './lib/eml.ts';
@@ -37,8 +39,10 @@ interface CastMember {
   key: string;
   firstName: string;
   lastName: string;
-  /** The card token's behaviour in the sandbox, in plain words. */
+  /** The card token's behaviour in the sandbox (or how the periods are collected), in plain words. */
   card: string;
+  /** Whose sandbox collects the periods: Oceanpayment's unless said. */
+  provider?: 'glocash';
   /** What the demo expects to happen. */
   story: string;
   plan: Omit<EnrolInput, 'email' | 'firstName' | 'lastName' | 'firstPaidAt' | 'renewalsPaid'> & { timezone: string };
@@ -114,6 +118,27 @@ const CAST: CastMember[] = [
     settled: (s) => s.status === 'active' && s.next_period === 1,
     expected: 'active, first purchase paid',
   },
+  {
+    key: 'mei',
+    firstName: 'Mei',
+    lastName: 'Chen',
+    card: 'no card on file: each period is a Glocash payment link, e-mailed to her',
+    story: 'a new subscriber collected by payment link: rebill creates the payment at Glocash and e-mails her the link; she pays on Glocash\'s page with a test card, and Glocash\'s signed notice pays the period',
+    plan: { country: 'SG', interval: 'month', amount: '15.00', currency: 'SGD', collection: 'payment_link', timezone: 'Asia/Singapore', product: 'Tea of the month' },
+    provider: 'glocash',
+    settled: (s) => s.status === 'active' && s.next_period === 1,
+    expected: 'active, first period paid by link',
+  },
+  {
+    key: 'wei',
+    firstName: 'Wei',
+    lastName: 'Zhang',
+    card: 'pays in person at the counter with WeChat Pay',
+    story: 'collected in person: at the counter `rebill collect --qr` shows a QR code, his WeChat Pay (the sandbox\'s wallet page) pays it, and the gateway\'s notice settles it',
+    plan: { country: 'CN', interval: 'month', amount: '88.00', currency: 'USD', collection: 'in_person', timezone: 'Asia/Shanghai', product: 'Coffee of the month' },
+    settled: (s) => s.status === 'active' && s.next_period === 1,
+    expected: 'active, first period paid at the counter',
+  },
 ];
 
 /** Set on Ctrl-C: the signal handler stops everything and exits; nothing else should report. */
@@ -130,7 +155,8 @@ async function main(): Promise<number> {
   out(`Oceanpayment sandbox, then enrols ${CAST.length} subscribers whose card tokens make the sandbox approve,`);
   out('decline or ask for 3-D Secure. Renewals fall due at once, dunning retries come after 5 and 10');
   out('seconds instead of days, and e-mails are written as .eml files. The demo plays the customer who');
-  out('must confirm a payment with her bank, waits until everyone has settled, and shows what happened.');
+  out('must confirm a payment with her bank, the one who pays a Glocash payment link, and a counter');
+  out('taking WeChat Pay by QR code, waits until everyone has settled, and shows what happened.');
   out();
 
   const dataDir = resolve(DATA_DIR);
@@ -204,7 +230,10 @@ async function run(config: Config, worker: RunningWorker): Promise<{ settled: bo
     ids.set(member.key, result.row.id);
     return result.row;
   });
-  await enrolMany(db, rows, { now: t0, actor: OPERATOR, reason: 'demo', provider: 'oceanpayment' });
+  for (const provider of ['oceanpayment', 'glocash'] as const) {
+    const theirs = rows.filter((_, i) => (CAST[i]!.provider ?? 'oceanpayment') === provider);
+    await enrolMany(db, theirs, { now: t0, actor: OPERATOR, reason: 'demo', provider });
+  }
   out(`${at(new Date())}  Enrolled ${CAST.length} subscribers; asking the scheduler to queue whatever is due.`);
   await worker.scheduleNow();
 
@@ -219,6 +248,8 @@ async function run(config: Config, worker: RunningWorker): Promise<{ settled: bo
   out(`${at(new Date())}  Operator canceled Barbara's subscription ("customer asked by e-mail").`);
 
   await playTheThreeDSecureCustomer(config, 'grace@example.com', (line) => out(`${at(new Date())}  ${line}`));
+  await playTheLinkCustomer(config, 'mei@example.com', (line) => out(`${at(new Date())}  ${line}`));
+  await playTheCounter(worker, ids.get('wei')!, (line) => out(`${at(new Date())}  ${line}`));
 
   out(`${at(new Date())}  Waiting for everyone to settle (the last step is Edsger's dunning running out, about 10s after his decline)…`);
   const settledAt = await waitUntilSettled(db, ids);
@@ -275,11 +306,36 @@ async function playTheThreeDSecureCustomer(config: Config, email: string, say: (
   say(`Her browser carries the signed result back to ${shorten(back.action)}, which says: "${unescapeHtml(heading)}".`);
 }
 
-async function waitForActionRequiredEmail(outboxDir: string, email: string): Promise<{ file: string; link: string }> {
+/**
+ * The customer's side of a Glocash payment link: read the e-mail, follow the link (rebill answers
+ * 303 to Glocash's page), and pay there with a test card as the page's form would.
+ */
+async function playTheLinkCustomer(config: Config, email: string, say: (line: string) => void): Promise<void> {
+  const { file, link } = await waitForActionRequiredEmail(config.email.outboxDir, email, 'payment_due');
+  say(`Mei's first period is collected by link: rebill created the payment at Glocash and e-mailed her the link (${relative(process.cwd(), file)}).`);
+  const redirect = await fetch(link, { redirect: 'manual' });
+  const pageUrl = redirect.headers.get('location');
+  if (redirect.status !== 303 || !pageUrl) throw new Error(`the e-mailed link ${link} answered ${redirect.status}, not a redirect to Glocash`);
+  say(`She opens ${shorten(link)}: rebill answers ${redirect.status} and sends her to Glocash's page ${shorten(pageUrl)}.`);
+  const form = formIn(await (await fetch(pageUrl)).text());
+  const paid = await fetch(new URL(form.action, pageUrl), { method: 'POST', body: new URLSearchParams({ ...form.fields, choice: 'pay' }), redirect: 'manual' });
+  say(`She pays with the test card ${form.fields.card} and Glocash sends her back to ${shorten(paid.headers.get('location') ?? '(nowhere)')}; its signed notice decides.`);
+}
+
+/** The counter: a QR order for Wei's period, which his wallet (the sandbox's page) pays. */
+async function playTheCounter(worker: RunningWorker, id: string, say: (line: string) => void): Promise<void> {
+  const order = await startInPersonCollection(worker.engine, id, { kind: 'qr', wallet: 'wechat' }, OPERATOR);
+  say(`Wei is at the counter: \`rebill collect --qr\` created order ${order.reference} and shows the QR code of ${shorten(order.action_url ?? '')}.`);
+  await fetch(order.action_url!, { method: 'POST', body: new URLSearchParams({ result: 'authenticate' }) });
+  const settled = await settleInPersonCollection(worker.engine, order, OPERATOR, { timeoutMs: 30_000, queryEveryMs: 3_000, sleep: (ms) => sleep(ms) });
+  say(`He scans it with WeChat Pay and pays; the gateway's notice arrives and the order is ${settled.status}.`);
+}
+
+async function waitForActionRequiredEmail(outboxDir: string, email: string, kind = 'action_required'): Promise<{ file: string; link: string }> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     for (const name of await readdir(outboxDir).catch(() => [] as string[])) {
-      if (!name.endsWith('-action_required.eml')) continue;
+      if (!name.endsWith(`-${kind}.eml`)) continue;
       const file = join(outboxDir, name);
       const parsed = readEml(await readFile(file));
       const to = parsed.to;
@@ -288,7 +344,7 @@ async function waitForActionRequiredEmail(outboxDir: string, email: string): Pro
     }
     await sleep(100);
   }
-  throw new Error(`no 3-D Secure e-mail to ${email} appeared in ${outboxDir} within 30s`);
+  throw new Error(`no ${kind} e-mail to ${email} appeared in ${outboxDir} within 30s`);
 }
 
 interface HtmlForm {
@@ -370,7 +426,7 @@ async function printTimelines(db: Db, ids: Map<string, string>, t0: Date): Promi
     out();
     out(`${index + 1}. ${sub.customer_first_name} ${sub.customer_last_name} <${sub.customer_email}>, ${sub.interval}ly ${money}, ${sub.timezone}`);
     const token = await db.selectFrom('payment_methods').select('token').where('id', '=', sub.payment_method_id ?? -1).executeTakeFirst();
-    out(`   Card token "${shorten(token?.token ?? '')}": ${member.card}.`);
+    out(sub.collection_method === 'card_token' ? `   Card token "${shorten(token?.token ?? '')}": ${member.card}.` : `   Collected ${sub.collection_method === 'in_person' ? 'in person' : 'by payment link'}: ${member.card}.`);
     out(`   Story: ${member.story}.`);
     out(`   Subscription ${sub.id}`);
     const entries: TimelineEntry[] = [
@@ -403,7 +459,7 @@ async function printTimelines(db: Db, ids: Map<string, string>, t0: Date): Promi
 function describeEvent(event: EventRow, attempts: PaymentTransaction[], t0: Date): string {
   const data = event.data as Record<string, unknown>;
   const attempt = attempts.find((a) => a.id === event.transaction_id);
-  const order = attempt ? `order ${attempt.reference}, ${attempt.details.service_mode}` : '';
+  const order = attempt ? `order ${attempt.reference}, ${attempt.details.service_mode ?? attempt.provider}` : '';
   const code = typeof data.gateway_code === 'string' ? data.gateway_code : null;
   const status = data.from_status && data.to_status && data.from_status !== data.to_status ? `; ${String(data.from_status)} -> ${String(data.to_status)}` : '';
   const nextAttempt = typeof data.next_attempt_at === 'string' ? `; next try ${seconds(Date.parse(data.next_attempt_at) - t0.getTime())}` : '';
@@ -418,14 +474,22 @@ function describeEvent(event: EventRow, attempts: PaymentTransaction[], t0: Date
         ? `enrolled (incomplete): the first purchase is to be charged ${due}${by}`
         : `enrolled (active): first purchase paid ${relativeTo(new Date(String(data.anchor_at)), t0)} at the merchant's checkout; renewal ${String(data.next_period)} due ${due}${by}`;
     }
-    case 'charge_started':
-      return `charge sent to the gateway: ${order}, ${displayMoney({ amountMinor: Number(data.amount_minor), currency: String(data.currency) })}${by}`;
+    case 'charge_started': {
+      const amount = displayMoney({ amountMinor: Number(data.amount_minor), currency: String(data.currency) });
+      const collection = attempt?.details.collection;
+      const what = collection === 'payment_link' ? 'payment created at Glocash for the link' : collection === 'in_person' ? 'QR order created at the counter' : 'charge sent to the gateway';
+      return `${what}: ${order}, ${amount}${by}`;
+    }
+    case 'charge_pending':
+      return attempt?.details.collection === 'in_person' ? `waiting for the customer to scan the QR code: ${order}${by}` : `pending: ${order}${event.reason ? ` (${event.reason})` : ''}${by}`;
     case 'payment_succeeded':
       return `paid: ${order}${gateway}${status}${by}`;
     case 'payment_failed':
       return `declined: ${order}${gateway}${status}${nextAttempt || '; no automatic retry'}${by}`;
     case 'action_required':
-      return `the bank wants 3-D Secure: ${order}; waiting for the customer${status}${by}`;
+      return attempt?.details.collection === 'payment_link'
+        ? `payment link ready: ${order}; waiting for the customer to pay it${status}${by}`
+        : `the bank wants 3-D Secure: ${order}; waiting for the customer${status}${by}`;
     case 'payment_link_opened':
       return `opened the e-mailed link (click ${String(data.clicks)}, link ${String(data.link_state)})${by}`;
     case 'dunning_started':

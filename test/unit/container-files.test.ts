@@ -69,7 +69,7 @@ describe('the Dockerfile', () => {
   it('checks health on /healthz and listens on every interface', () => {
     expect(runtime.instructions.find((i) => i.keyword === 'HEALTHCHECK')?.args).toMatch(/CMD .*\/healthz/);
     expect(runtime.instructions.find((i) => i.keyword === 'ENV')?.args).toContain('REBILL_HOST=0.0.0.0');
-    expect(runtime.instructions.find((i) => i.keyword === 'EXPOSE')?.args.split(/\s+/)).toEqual(['8080', '8081']);
+    expect(runtime.instructions.find((i) => i.keyword === 'EXPOSE')?.args.split(/\s+/)).toEqual(['8080', '8081', '8082']);
   });
 });
 
@@ -83,8 +83,12 @@ describe('docker-compose.yml', () => {
     expect(stages.some((s) => s.name === worker.build!.target)).toBe(true);
   });
 
-  it('publishes the worker and its sandbox on the ports it is told to use, so e-mailed 3-D Secure links open', () => {
-    expect(worker.ports).toEqual([`${env.REBILL_PORT}:${env.REBILL_PORT}`, `${env.REBILL_SANDBOX_PORT}:${env.REBILL_SANDBOX_PORT}`]);
+  it('publishes the worker and its sandboxes on the ports it is told to use, so e-mailed 3-D Secure and payment links open', () => {
+    expect(worker.ports).toEqual([
+      `${env.REBILL_PORT}:${env.REBILL_PORT}`,
+      `${env.REBILL_SANDBOX_PORT}:${env.REBILL_SANDBOX_PORT}`,
+      `${env.REBILL_GLOCASH_SANDBOX_PORT}:${env.REBILL_GLOCASH_SANDBOX_PORT}`,
+    ]);
     expect(env.REBILL_HOST).toBe('0.0.0.0');
     expect(new URL(env.REBILL_PUBLIC_URL!.replace(/^\$\{[A-Z_]+:-(.*)\}$/, '$1')).port).toBe(env.REBILL_PORT);
     expect(compose.services.mailpit!.ports).toContain('8025:8025');
@@ -94,7 +98,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('passes NODE_ENV and the gateway settings through from the shell, and sets only real settings', () => {
-    for (const name of ['NODE_ENV', 'OCEANPAYMENT_GATEWAY_URL', 'OCEANPAYMENT_QUERY_URL', 'OCEANPAYMENT_ACCOUNT', 'OCEANPAYMENT_TERMINAL', 'OCEANPAYMENT_SECURE_CODE']) {
+    for (const name of ['NODE_ENV', 'OCEANPAYMENT_GATEWAY_URL', 'OCEANPAYMENT_QUERY_URL', 'OCEANPAYMENT_ACCOUNT', 'OCEANPAYMENT_TERMINAL', 'OCEANPAYMENT_SECURE_CODE', 'GLOCASH_EMAIL', 'GLOCASH_SECRET_KEY', 'GLOCASH_API_URL']) {
       expect(env[name], name).toMatch(new RegExp(`^\\$\\{${name}(:-[^}]*)?\\}$`));
     }
     const known = new Set<string>(ENV_VARS.map((v) => v.name));

@@ -98,6 +98,18 @@ describe('a subscription collected by Glocash payment link', () => {
     expect(await invoice(id, 1)).toMatchObject({ status: 'open', amount_paid_minor: 0 });
   });
 
+  it('answers a notice sent twice with 200 both times and applies it once', async () => {
+    const id = await enrolByLink({ email: 'duplicate-notice-li@example.com' });
+    await h.chargeDue();
+    const [charge] = await h.attempts(id);
+    await pay(charge!.provider_reference!, PAID);
+    await sandbox.notices.idle();
+    expect(sandbox.notices.deliveries.filter((d) => d.gcid === charge!.provider_reference)).toMatchObject([{ delivered: true }, { delivered: true }]);
+    expect((await notices(charge!.reference)).map((n) => n.result).sort()).toEqual(['applied', 'no_change']);
+    expect(await invoice(id, 1)).toMatchObject({ status: 'paid', amount_paid_minor: 1200 });
+    expect((await h.events(id)).filter((e) => e.type === 'payment_succeeded')).toHaveLength(1);
+  });
+
   it('finds a payment whose notice never came by querying TNS_GCID before the link expires', async () => {
     const id = await enrolByLink({ email: 'no-notice-kim@example.com' });
     await h.chargeDue();

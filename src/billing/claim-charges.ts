@@ -95,13 +95,15 @@ export async function claimCharges(db: Db, subscriptionIds: readonly string[], c
       const mine = history.filter((h) => h.subscription_id === row.id);
       let state = stateOf(row);
       const counter = row.collection_method === 'in_person';
-      if (counter !== (ctx.inPerson ?? false)) {
+      // At the counter a retry need not wait for its turn: the customer is there now.
+      const due = ctx.inPerson && state.status !== 'active' && state.nextAttemptAt && state.nextAttemptAt > ctx.now ? { ...state, nextAttemptAt: ctx.now } : state;
+      const plan = planCharge(due, ctx.now, ctx.maxCatchupPeriods, mine.some((h) => h.open));
+      // Only the counter collects an in-person period, and the counter nothing else; ending a
+      // subscription at its period end is the same for both.
+      if (counter !== (ctx.inPerson ?? false) && plan.action !== 'end_at_period_end') {
         changes.subscriptions.set(row.id, { id: row.id, state, releaseQueueLease: true });
         continue;
       }
-      // At the counter a retry need not wait for its turn: the customer is there now.
-      const due = counter && state.status !== 'active' && state.nextAttemptAt && state.nextAttemptAt > ctx.now ? { ...state, nextAttemptAt: ctx.now } : state;
-      const plan = planCharge(due, ctx.now, ctx.maxCatchupPeriods, mine.some((h) => h.open));
       const base = { subscriptionId: row.id, actor, occurredAt: ctx.now };
       const method = row.payment_method_id === null ? undefined : methods.get(row.payment_method_id);
       if (plan.action === 'skip' || (plan.action === 'charge' && (!method || method.status !== 'active'))) {

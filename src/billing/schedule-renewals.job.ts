@@ -32,8 +32,8 @@ export async function scheduleDueRenewals(db: Db, boss: PgBoss, now: Date, setti
         from (
           select id from subscriptions
           where next_attempt_at <= ${now} and enqueued_at is null
-            -- Collected at a counter, when the customer comes: never charged by the worker.
-            and collection_method <> 'in_person'
+            -- Collected at a counter, when the customer comes: the worker only ends one at its period end.
+            and (collection_method <> 'in_person' or cancel_at_period_end)
           order by next_attempt_at
           limit ${limit}
           for update skip locked

@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settleInPersonCollection, startInPersonCollection } from '../../src/billing/collect-in-person.ts';
+import { cancelSubscription } from '../../src/billing/operator-actions.ts';
 import { startHttpServer, type RunningServer } from '../../src/http/server.ts';
 import { silentLogger } from '../../src/lib/logger.ts';
 import { counterPageRoutes } from '../../src/payment-links/counter-page.ts';
@@ -91,6 +92,17 @@ describe('a subscription collected in person', () => {
     expect(late.status).toBe(409);
     expect(await h.subscription(id)).toMatchObject({ status: 'past_due' });
     expect(await invoice(id)).toMatchObject({ status: 'open' });
+  });
+
+  it('ends at its period end when canceled so, by the worker, though the worker never charges it', async () => {
+    const id = await enrolInPerson('wei.leaves@example.com');
+    const paid = await startInPersonCollection(h.engine, id, { kind: 'scan', code: '134567890123456789' }, ACTOR);
+    expect(paid.status).toBe('succeeded');
+    await cancelSubscription(h.db.db, id, true, h.operator());
+    h.clock.set('2027-03-31T10:00:00Z');
+    await h.chargeDue();
+    expect(await h.subscription(id)).toMatchObject({ status: 'canceled' });
+    expect(await h.attempts(id)).toHaveLength(1);
   });
 
   it('is refused for a subscription collected otherwise, naming why', async () => {

@@ -34,6 +34,7 @@ export const ENV_VARS = [
   { name: 'OCEANPAYMENT_EXTRA_TERMINALS', default: undefined, doc: 'Other terminals whose messages must verify, as `terminal:secureCode` pairs separated by commas (e.g. a 3-D Secure terminal). Never logged or shown.', shown: 'never' },
   { name: 'OCEANPAYMENT_GATEWAY_URL', default: 'https://test-secure.oceanpayment.com', doc: 'Base of `/gateway/direct/pay`. Live: `https://secure.oceanpayment.com`. Without an account, setting it points rebill at a sandbox run with `rebill sandbox` instead of the built-in one.', shown: 'without-credentials' },
   { name: 'OCEANPAYMENT_QUERY_URL', default: 'https://test-query.oceanpayment.com', doc: 'Base of `/service/check/normal`. Live: `https://query.oceanpayment.com`. Without an account: the gateway URL.', shown: 'without-credentials' },
+  { name: 'OCEANPAYMENT_QUICKPAY_URL', default: 'https://checkout-s.oceanpayment.com', doc: 'Base of the QuickPay API (`/pg/quickPay/query`, `/pg/quickPay/cancel`) that confirms a customer\'s new card and disables the old one. Live: `https://checkout.oceanpayment.com` (inferred). Without an account: the gateway URL.', shown: 'without-credentials' },
   { name: 'OCEANPAYMENT_TIMEOUT_MS', default: '60000', doc: 'How long a charge or query may take before its outcome counts as unknown (then resolved by query).' },
   { name: 'OCEANPAYMENT_UTC_OFFSET_MINUTES', default: '480', doc: "The gateway's time zone, in minutes east of UTC (UTC+8 per its documentation): the order lists' times, and which instants a day passed to `rebill reconcile` covers." },
   { name: 'OCEANPAYMENT_METHODS', default: 'Credit Card', doc: 'The `methods` field sent with charges.' },
@@ -56,6 +57,7 @@ export const ENV_VARS = [
   { name: 'REBILL_MAIL_FROM', default: undefined, doc: 'Address customer e-mails come from, a plain address such as billing@shop.example (default: `REBILL_SUPPORT_EMAIL`); the sender name is `REBILL_MERCHANT_NAME`.' },
   { name: 'REBILL_AUTH_LINK_TTL_HOURS', default: '72', doc: 'How long an e-mailed 3-D Secure link works; then the attempt expires and dunning continues.' },
   { name: 'REBILL_CHECKOUT_TTL_HOURS', default: '48', doc: 'How long a sign-up (hosted checkout) link works; a subscription whose checkout was not paid by then ends `incomplete_expired`.' },
+  { name: 'REBILL_CARD_LINK_TTL_HOURS', default: '168', doc: 'How long a card-update link works (in decline and suspension e-mails, and from `rebill card-link`).' },
   { name: 'REBILL_AUTH_REMINDER_HOURS', default: '24', doc: 'When to remind a customer who has not completed 3-D Secure yet.' },
   { name: 'REBILL_SEND_RECEIPTS', default: 'false', doc: 'Also e-mail a receipt for every successful charge.' },
   { name: 'REBILL_OPERATOR_EMAIL', default: undefined, doc: 'Where rebill tells your team what needs a person: confirmed chargebacks and fraud returns, refunds that failed (default: `REBILL_SUPPORT_EMAIL`).' },
@@ -102,6 +104,7 @@ export interface Config {
     credentials: GatewayCredentials;
     gatewayUrl: string;
     queryUrl: string;
+    quickPayUrl: string;
     timeoutMs: number;
     methods: string;
     sandboxPort: number;
@@ -131,6 +134,7 @@ export interface Config {
     from: string;
     authLinkTtlMs: number;
     checkoutTtlMs: number;
+    cardLinkTtlMs: number;
     authReminderMs: number;
     sendReceipts: boolean;
   };
@@ -292,6 +296,7 @@ export function loadConfig(env: Env = process.env): Config {
   const builtinUrl = `http://127.0.0.1:${sandboxPort}`;
   const gatewayUrl = builtinSandbox ? builtinUrl : httpUrl('OCEANPAYMENT_GATEWAY_URL');
   const queryUrl = builtinSandbox ? builtinUrl : !credentials && !isSet('OCEANPAYMENT_QUERY_URL') ? gatewayUrl : httpUrl('OCEANPAYMENT_QUERY_URL');
+  const quickPayUrl = builtinSandbox ? builtinUrl : !credentials && !isSet('OCEANPAYMENT_QUICKPAY_URL') ? gatewayUrl : httpUrl('OCEANPAYMENT_QUICKPAY_URL');
   if (production && mode === 'oceanpayment') {
     for (const [name, url] of [['OCEANPAYMENT_GATEWAY_URL', gatewayUrl], ['OCEANPAYMENT_QUERY_URL', queryUrl]] as const) {
       const test = TEST_GATEWAY_HOSTS[name];
@@ -376,6 +381,7 @@ export function loadConfig(env: Env = process.env): Config {
       },
       gatewayUrl,
       queryUrl,
+      quickPayUrl,
       timeoutMs: integer('OCEANPAYMENT_TIMEOUT_MS', 100, 600_000),
       methods: raw('OCEANPAYMENT_METHODS') ?? 'Credit Card',
       sandboxPort,
@@ -401,6 +407,7 @@ export function loadConfig(env: Env = process.env): Config {
       from: `"${merchantName.replace(/["\\]/g, '')}" <${mailFrom}>`,
       authLinkTtlMs,
       checkoutTtlMs: hours('REBILL_CHECKOUT_TTL_HOURS'),
+      cardLinkTtlMs: hours('REBILL_CARD_LINK_TTL_HOURS'),
       authReminderMs,
       sendReceipts: boolean('REBILL_SEND_RECEIPTS'),
     },

@@ -11,7 +11,7 @@ import type { CollectionMethod } from './db/database.ts';
 
 /** Where each provider is reached, when not where the configuration says (the worker's built-in sandbox). */
 export interface ProviderEndpoints {
-  oceanpayment?: { gatewayUrl: string; queryUrl: string };
+  oceanpayment?: { gatewayUrl: string; queryUrl: string; quickPayUrl?: string };
   glocash?: { apiUrl: string };
 }
 
@@ -19,6 +19,7 @@ export function createPaymentProviders(config: Config, endpoints: ProviderEndpoi
   const oceanpayment = oceanpaymentProvider({
     gatewayUrl: endpoints.oceanpayment?.gatewayUrl ?? config.gateway.gatewayUrl,
     queryUrl: endpoints.oceanpayment?.queryUrl ?? config.gateway.queryUrl,
+    quickPayUrl: endpoints.oceanpayment?.quickPayUrl ?? config.gateway.quickPayUrl,
     credentials: config.gateway.credentials,
     timeoutMs: config.gateway.timeoutMs,
     methods: config.gateway.methods,

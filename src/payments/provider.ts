@@ -60,6 +60,19 @@ export interface InPersonRequest extends PaymentLinkRequest {
   readonly method: { readonly kind: 'qr'; readonly wallet: 'wechat' | 'alipay' } | { readonly kind: 'scan'; readonly code: string };
 }
 
+/** A page where the customer saves a new card: a form their browser posts to `action`. */
+export interface TokenisePage {
+  readonly action: string;
+  readonly fields: ReadonlyArray<readonly [string, string]>;
+}
+
+/** What the provider says of a token a customer's browser brought back. */
+export type TokenConfirmation =
+  /** The provider holds it for this customer and it can pay; `expiry` `YYYY-MM` when it says. */
+  | { kind: 'confirmed'; expiry: string | null }
+  | { kind: 'not_confirmed'; reason: string }
+  | { kind: 'error'; reason: string };
+
 export interface RefundRequest {
   /** Our reference for this refund, unique for ever; it finds the refund after an unknown outcome. */
   readonly reference: string;
@@ -190,6 +203,12 @@ export interface PaymentProvider {
   readonly inbound: InboundReader;
   /** Charges a stored token (`token_charge`). */
   chargeToken?(request: TokenChargeRequest): Promise<ChargeOutcome>;
+  /** The provider's page where a customer saves a new card (`tokenise`), filed under `customerId`. */
+  tokenisePage?(request: { customerId: string; customer: { firstName: string; lastName: string; email: string }; returnUrl: string }): TokenisePage;
+  /** Whether the provider holds `token` for `customerId`, able to pay (`tokenise`). */
+  confirmToken?(customerId: string, token: string): Promise<TokenConfirmation>;
+  /** Stops a token from paying again (a replaced card); the provider keeps its records. */
+  disableToken?(token: string): Promise<{ kind: 'disabled' } | { kind: 'error'; reason: string }>;
   /** Opens the provider's hosted page for a first purchase (`hosted_checkout`); the result comes as a notice carrying the new token. */
   startCheckout?(request: CheckoutRequest): Promise<CheckoutStart>;
   /**
@@ -231,7 +250,7 @@ export class CapabilityError extends Error {
 }
 
 /** The provider's implementation of an operation, or a clear error when it has none. */
-export function operation<K extends 'chargeToken' | 'startCheckout' | 'createPaymentLink' | 'collectInPerson' | 'voidInPerson' | 'queryCharge' | 'refund' | 'queryRefund' | 'confirmBusiness' | 'settlementWindow' | 'listSettledPayments' | 'listBusinessOrders'>(
+export function operation<K extends 'chargeToken' | 'startCheckout' | 'tokenisePage' | 'confirmToken' | 'disableToken' | 'createPaymentLink' | 'collectInPerson' | 'voidInPerson' | 'queryCharge' | 'refund' | 'queryRefund' | 'confirmBusiness' | 'settlementWindow' | 'listSettledPayments' | 'listBusinessOrders'>(
   provider: PaymentProvider,
   name: K,
   capability: Capability,

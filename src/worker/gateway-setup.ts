@@ -39,7 +39,9 @@ export async function setUpGateway(config: Config, logger: Logger): Promise<Gate
     gatewayUrl = queryUrl = sandbox.url;
   }
   const glocashSandbox = config.glocash.builtinSandbox ? await startBuiltinGlocashSandbox(config, logger) : null;
-  const providers = createPaymentProviders(config, { oceanpayment: { gatewayUrl, queryUrl }, ...(glocashSandbox ? { glocash: { apiUrl: glocashSandbox.url } } : {}) });
+  // The built-in sandbox answers the QuickPay API on its one address too.
+  const quickPayUrl = sandbox ? sandbox.url : config.gateway.quickPayUrl;
+  const providers = createPaymentProviders(config, { oceanpayment: { gatewayUrl, queryUrl, quickPayUrl }, ...(glocashSandbox ? { glocash: { apiUrl: glocashSandbox.url } } : {}) });
   const description = sandbox
     ? `no Oceanpayment account is configured, so rebill started its built-in sandbox gateway at ${sandbox.url} and uses it`
     : config.gateway.mode === 'sandbox'

@@ -24,12 +24,21 @@ export async function postForm(
   options: PostFormOptions,
 ): Promise<PostResult> {
   const body = new URLSearchParams(fields.map(([name, value]): [string, string] => [name, value])).toString();
+  return post(url, body, { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', accept: options.accept ?? 'application/xml, text/xml' }, options);
+}
+
+/** One JSON POST (Oceanpayment's QuickPay API), with `headers` besides the content type. */
+export async function postJson(url: string, value: unknown, headers: Readonly<Record<string, string>>, options: PostFormOptions): Promise<PostResult> {
+  return post(url, JSON.stringify(value), { ...headers, 'content-type': 'application/json', accept: 'application/json' }, options);
+}
+
+async function post(url: string, body: string, headers: Record<string, string>, options: PostFormOptions): Promise<PostResult> {
   let response: Dispatcher.ResponseData;
   try {
     response = await request(url, {
       method: 'POST',
       body,
-      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', accept: options.accept ?? 'application/xml, text/xml' },
+      headers,
       dispatcher: options.dispatcher,
       signal: AbortSignal.timeout(options.timeoutMs),
       headersTimeout: options.timeoutMs,

@@ -13,7 +13,8 @@ import { readChargeResponse } from './charge-response.ts';
 import { buildHostedCheckoutForm, readHostedCheckoutResponse } from './hosted-checkout.ts';
 import type { HostedCheckoutRequest, HostedCheckoutStart } from './hosted-checkout.ts';
 import { GATEWAY_UTC_OFFSET_MINUTES, utcOffsetProblem } from './gateway-time.ts';
-import { postForm } from '../form-post.ts';
+import { postForm, postJson } from '../form-post.ts';
+import { buildTokeniseForm, readQuickPayAnswer, type QuickPayAnswer, type TokeniseRequest } from './quickpay.ts';
 import { buildOrderListForm, MAX_LIST_RESPONSE_BYTES, readBusinessOrderRow, readOrderListAnswer, readSuccessOrderRow } from './order-lists.ts';
 import type {
   BusinessOrderListRequest, BusinessOrderRow, OrderListPage, OrderListRequest, RowReader, SuccessOrderRow,
@@ -48,6 +49,8 @@ export interface OceanpaymentClientOptions {
   /** Order-management host, e.g. `https://test-query.oceanpayment.com`; queries go to `{queryUrl}/service/check/normal`. */
   readonly queryUrl: string;
   readonly credentials: MerchantCredentials;
+  /** QuickPay JSON API host (§3.5), e.g. `https://checkout-s.oceanpayment.com`; the gateway URL when absent (the sandbox). */
+  readonly quickPayUrl?: string;
   /** Whole-request limit for a charge or a query (bank authorisation can be slow). */
   readonly timeoutMs?: number;
   readonly methods?: string;
@@ -67,6 +70,8 @@ export class OceanpaymentClient {
   readonly #chargeUrl: string;
   readonly #checkoutUrl: string;
   readonly #gatewayHost: string;
+  readonly #tokeniseUrl: string;
+  readonly #quickPayHost: string;
   readonly #queryUrl: string;
   readonly #credentials: MerchantCredentials;
   readonly #timeoutMs: number;
@@ -82,6 +87,8 @@ export class OceanpaymentClient {
     this.#chargeUrl = joinUrl(options.gatewayUrl, '/gateway/direct/pay');
     this.#checkoutUrl = joinUrl(options.gatewayUrl, '/gateway/service/sendTrade');
     this.#gatewayHost = options.gatewayUrl;
+    this.#tokeniseUrl = joinUrl(options.gatewayUrl, '/gateway/service/create');
+    this.#quickPayHost = options.quickPayUrl ?? options.gatewayUrl;
     this.#queryUrl = joinUrl(options.queryUrl, '/service/check/normal');
     this.#queryHost = options.queryUrl;
     this.#gatewayUtcOffsetMinutes = options.gatewayUtcOffsetMinutes ?? GATEWAY_UTC_OFFSET_MINUTES;
@@ -171,6 +178,31 @@ export class OceanpaymentClient {
     if (posted.status < 200 || posted.status > 299) return { kind: 'unknown', reason: `the gateway answered HTTP ${posted.status} to the checkout request` };
     const sent = { orderNumber: request.orderNumber, orderNotes: request.orderNotes, money: { amountMinor: request.amountMinor, currency: request.currency } };
     return readHostedCheckoutResponse(posted.body, sent, this.#credentials, this.#maxResponseBytes);
+  }
+
+  /** Where the customer's browser posts to save a new card, and the signed form it posts (§1.2). */
+  tokenisePage(request: TokeniseRequest): { action: string; fields: Array<readonly [string, string]> } {
+    return { action: this.#tokeniseUrl, fields: buildTokeniseForm(request, this.#credentials, this.#methods) };
+  }
+
+  /** The QuickPay ID the gateway holds for a customer id, or for a token (§3.5). */
+  async quickPayQuery(by: { customerId: string } | { quickpayId: string }): Promise<QuickPayAnswer> {
+    const body = 'customerId' in by ? { customer: { id: by.customerId } } : { quickpay: { id: by.quickpayId } };
+    return this.#quickPay('/pg/quickPay/query', body);
+  }
+
+  /** Disables a QuickPay ID so it can pay no more (§3.5); the gateway keeps its records. */
+  async quickPayCancel(quickpayId: string): Promise<QuickPayAnswer> {
+    return this.#quickPay('/pg/quickPay/cancel', { quickpay: { id: quickpayId } });
+  }
+
+  async #quickPay(path: string, body: unknown): Promise<QuickPayAnswer> {
+    // The QuickPay API takes the terminal's credentials as headers and has no signValue (§3.5).
+    const { account, terminal, secureCode } = this.#credentials;
+    const posted = await postJson(joinUrl(this.#quickPayHost, path), body, { account, terminal, secureCode }, this.#postOptions());
+    if (!posted.ok) return { kind: 'error', reason: `QuickPay API request failed: ${posted.reason}` };
+    if (posted.status < 200 || posted.status > 299) return { kind: 'error', reason: `the QuickPay API answered HTTP ${posted.status}` };
+    return readQuickPayAnswer(posted.body);
   }
 
   /** Every payment attempt recorded for an order number, newest first, as the gateway orders them. */

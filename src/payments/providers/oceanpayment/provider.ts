@@ -17,7 +17,15 @@ import { GATEWAY_UTC_OFFSET_MINUTES } from './gateway-time.ts';
 
 export const OCEANPAYMENT = 'oceanpayment';
 
-const CAPABILITIES: ReadonlySet<Capability> = new Set(['token_charge', 'hosted_checkout', 'in_person_qr', 'query', 'refund', 'signed_notices', 'order_lists']);
+const USABLE_TOKEN_STATUSES = new Set(['active', '1', 'normal']);
+
+/** `YYYY-MM` from the QuickPay query's expiryTime (e.g. `2029-08` or `2029-08-31 23:59:59`), or null. */
+function expiryMonth(expiryTime: string | null): string | null {
+  const match = /^(\d{4})-(\d{2})/.exec(expiryTime ?? '');
+  return match ? `${match[1]}-${match[2]}` : null;
+}
+
+const CAPABILITIES: ReadonlySet<Capability> = new Set(['token_charge', 'hosted_checkout', 'tokenise', 'in_person_qr', 'query', 'refund', 'signed_notices', 'order_lists']);
 
 const OFFLINE_METHODS = { wechat: 'WeChatPay_Offline', alipay: 'Alipay_Offline' } as const;
 
@@ -51,6 +59,24 @@ export function oceanpaymentProvider(options: OceanpaymentClientOptions): Oceanp
         noticeUrl: request.urls.notice,
         backUrl: request.urls.return,
       }),
+
+    tokenisePage: ({ customerId, customer, returnUrl }) => client.tokenisePage({ customerId, billing: customer, backUrl: returnUrl }),
+
+    async confirmToken(customerId, token) {
+      const answer = await client.quickPayQuery({ customerId });
+      if (answer.kind === 'error') return answer;
+      const held = answer.quickpay;
+      if (!held) return { kind: 'not_confirmed', reason: `the gateway holds no card for customer ${customerId}` };
+      if (held.id !== token) return { kind: 'not_confirmed', reason: `the gateway's card for customer ${customerId} is not the one the browser brought back` };
+      // INFERRED: the status words are not documented; only a card the gateway calls active is used.
+      if (!USABLE_TOKEN_STATUSES.has(held.status.toLowerCase())) return { kind: 'not_confirmed', reason: `the gateway says the card is "${held.status}"` };
+      return { kind: 'confirmed', expiry: expiryMonth(held.expiryTime) };
+    },
+
+    async disableToken(token) {
+      const answer = await client.quickPayCancel(token);
+      return answer.kind === 'error' ? answer : { kind: 'disabled' };
+    },
 
     async startCheckout(request) {
       const started = await client.hostedCheckout({

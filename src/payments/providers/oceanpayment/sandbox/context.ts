@@ -9,6 +9,7 @@ import type { NoticeDispatcher } from './notice-dispatcher.ts';
 import type { SandboxLogger } from './options.ts';
 import type { RandomSource } from './random.ts';
 import type { Timers } from './timers.ts';
+import type { SandboxToken } from './tokenise.ts';
 
 /** Where to send the results of a 3-D Secure charge once the customer has decided. */
 export interface PendingCallbacks {
@@ -36,6 +37,10 @@ export interface SandboxContext {
   readonly callbacks: Map<number, PendingCallbacks>;
   /** Hosted checkouts waiting for the customer's card, by ledger row. */
   readonly checkouts: Map<number, PendingCallbacks>;
+  /** Card pages opened by `/gateway/service/create`, by session id, until the card is saved. */
+  readonly tokeniseSessions: Map<string, { account: string; terminal: string; customerId: string; backUrl: string }>;
+  /** QuickPay IDs the card page created, by id. */
+  readonly quickpayTokens: Map<string, SandboxToken>;
 }
 
 /** The secure code of an account's terminal, or undefined when the pair is unknown. */

@@ -14,7 +14,7 @@ import { sendHtml, sendXml } from './http-util.ts';
 import type { ChargeStatus, FaultKind } from './ledger.ts';
 import { currentStateNotice, finalNotices } from './notice-plan.ts';
 import type { RequestError } from './request-validation.ts';
-import { DUPLICATE_ORDER, fieldError, INCORRECT_SIGN_VALUE, UNKNOWN_TERMINAL } from './request-validation.ts';
+import { DISABLED_TOKEN, DUPLICATE_ORDER, fieldError, INCORRECT_SIGN_VALUE, UNKNOWN_TERMINAL } from './request-validation.ts';
 import { payUrlFor } from './three-d-secure.ts';
 
 type Form = Readonly<Record<string, string>>;
@@ -80,6 +80,8 @@ function requestError(context: SandboxContext, form: Form, secureCode: string | 
   const invalid = fieldError(form);
   if (invalid) return invalid;
   if (!verify(QUICKPAY_CHARGE_REQUEST_FIELDS, form, secureCode, field(form, 'signValue'))) return INCORRECT_SIGN_VALUE;
+  // A card token disabled with /pg/quickPay/cancel can pay no more.
+  if (context.quickpayTokens.get(field(form, 'quickpay_id'))?.status === 'canceled') return DISABLED_TOKEN;
   if (context.ledger.hasApprovedCharge(field(form, 'order_number'), field(form, 'account'), field(form, 'terminal'))) {
     return DUPLICATE_ORDER;
   }

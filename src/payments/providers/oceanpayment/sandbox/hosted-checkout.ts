@@ -135,7 +135,13 @@ export function completeCheckout(context: SandboxContext, payId: string, form: F
     approved = card?.result !== 'decline';
     details = approved ? RESULT_DETAILS.approved : (card?.details ?? RESULT_DETAILS.notPermitted);
     // A QuickPay ID is created for a card that pays (UUID format, as the gateway's; §5).
-    if (approved) context.ledger.assignToken(index, `${card?.tokenPrefix ?? ''}${randomUUID()}`);
+    if (approved) {
+      const token = `${card?.tokenPrefix ?? ''}${randomUUID()}`;
+      const row = context.ledger.get(index);
+      context.ledger.assignToken(index, token);
+      const [month, year] = field(form, 'expiry').split('/').map((part) => part.trim());
+      context.quickpayTokens.set(token, { account: row.account, terminal: row.terminal, customerId: '', status: 'active', expiry: `20${year}-${month}`, createdAt: Date.now() });
+    }
   }
   const callbacks = context.checkouts.get(index)!;
   context.checkouts.delete(index);
@@ -149,7 +155,7 @@ export function completeCheckout(context: SandboxContext, payId: string, form: F
 }
 
 /** What is wrong with the typed card, or null: a Luhn-valid number, a month not past, a CVV. */
-function cardProblem(form: Form): string | null {
+export function cardProblem(form: Form): string | null {
   const number = field(form, 'card_number').replace(/[\s-]/g, '');
   if (!/^\d{13,19}$/.test(number) || !luhn(number)) return 'The card number is not valid.';
   const expiry = /^(\d{2})\s*\/\s*(\d{2})$/.exec(field(form, 'expiry').trim());

@@ -61,6 +61,8 @@ export const DIRECT_PAY_CHECKS: readonly Check[] = [
 /** Unknown account, or a terminal that is not one of the account's (no documented code; see README). */
 export const UNKNOWN_TERMINAL: RequestError = { code: '20016', message: 'Terminal not match to interface (unknown account or terminal)' };
 export const INCORRECT_SIGN_VALUE: RequestError = { code: '20013', message: 'Incorrect sign value' };
+/** Sandbox choice: the documented "invalid card number" code for a token that was disabled. */
+export const DISABLED_TOKEN: RequestError = { code: '20030', message: 'Invalid card: this QuickPay ID was disabled' };
 export const DUPLICATE_ORDER: RequestError = { code: '20061', message: 'Duplicate order: this order number is already paid' };
 
 /**

@@ -13,6 +13,7 @@ import { MAX_REQUEST_BYTES, parseForm, readBody, sendJson, sendText } from './ht
 import { handleBusinessOrdersList, handleSuccessOrdersList } from './order-lists.ts';
 import { CHECKOUT_PAGE_PATH, completeCheckout, handleSendTrade, showCheckoutPage } from './hosted-checkout.ts';
 import { handleOrderQuery } from './order-query.ts';
+import { handleQuickPay, saveCard, startTokenise, TOKENISE_CARD_PATH, TOKENISE_PATH } from './tokenise.ts';
 import { bookOutOfBandOrder } from './out-of-band-orders.ts';
 import { handleFaceToFacePay, handleOfflineVoid } from './face-to-face.ts';
 import { handleApplyRefund, handleRefundQuery, settleRefundByControl } from './refunds.ts';
@@ -25,6 +26,8 @@ const MAX_PAGE_SIZE = 1000;
 const INDEX_TEXT = `Oceanpayment sandbox
 POST /gateway/direct/pay          charge a stored card token (form-urlencoded)
 POST /gateway/service/sendTrade   open a hosted checkout for a first purchase (form-urlencoded)
+POST /gateway/service/create      save a card without a payment: the browser's signed form, a card page, back to backUrl
+POST /pg/quickPay/query, /pg/quickPay/cancel  QuickPay API (JSON; account, terminal, secureCode headers)
 POST /service/check/normal        order query (form-urlencoded)
 POST /service/applyRefund         refund a payment (form-urlencoded)
 POST /service/queryRefund         refund status (form-urlencoded)
@@ -65,6 +68,10 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
     GET: (context, _request, response, url) => showCheckoutPage(context, url.searchParams.get('pay_id') ?? '', response),
     POST: withForm((context, form, response, url) => completeCheckout(context, url.searchParams.get('pay_id') ?? '', form, response)),
   },
+  [TOKENISE_PATH]: { POST: withForm((context, form, response) => startTokenise(context, form, response)) },
+  [TOKENISE_CARD_PATH]: { POST: withForm((context, form, response, url) => saveCard(context, url.searchParams.get('session') ?? '', form, response)) },
+  '/pg/quickPay/query': { POST: (context, request, response) => handleQuickPay(context, request, response, 'query') },
+  '/pg/quickPay/cancel': { POST: (context, request, response) => handleQuickPay(context, request, response, 'cancel') },
   '/sandbox/chargebacks': { POST: recordChargeback },
   '/sandbox/orders': { POST: bookOutOfBandOrder },
   [PAY_URL_PATH]: {

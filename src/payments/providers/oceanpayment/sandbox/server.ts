@@ -63,6 +63,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     payIdKey: randomBytes(32),
     callbacks: new Map(),
     checkouts: new Map(),
+    tokeniseSessions: new Map(),
+    quickpayTokens: new Map(),
   };
 
   const server = createServer(createRouter(context));

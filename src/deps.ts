@@ -135,6 +135,8 @@ export function notificationSettings(config: Config): NotificationSettings {
     operatorEmail: config.merchant.operatorEmail,
     publicUrl: config.http.publicUrl,
     authLinkTtlMs: config.email.authLinkTtlMs,
+    cardUpdates: true,
+    cardLinkTtlMs: config.email.cardLinkTtlMs,
     authReminderMs: config.email.authReminderMs,
     sendReceipts: config.email.sendReceipts,
   };

@@ -77,7 +77,7 @@ export function checkedToken(token: string): string {
  * Replaces the card token: a new payment method with the same provider replaces the active one.
  * A subscription stopped by a hard decline is charged again on the next tick.
  */
-export function updateToken(db: Db, id: string, quickpayId: string, ctx: OperatorContext): Promise<Subscription> {
+export function updateToken(db: Db, id: string, quickpayId: string, ctx: OperatorContext, card: { expiry?: string | null } = {}): Promise<Subscription> {
   const token = checkedToken(quickpayId);
   return applyOperatorEvent(db, id, { type: 'token_replaced' }, ctx, async (tx, row, change) => {
     if (row.collection_method !== 'card_token') throw new ConflictError(`subscription ${id} is collected by ${row.collection_method.replace('_', ' ')}, not a card token: there is no token to replace`);
@@ -85,7 +85,7 @@ export function updateToken(db: Db, id: string, quickpayId: string, ctx: Operato
     if (previous === token) throw new ConflictError(`subscription ${id} already uses that token`);
     const old = row.payment_method_id === null ? undefined : await tx.selectFrom('payment_methods').selectAll().where('id', '=', row.payment_method_id).executeTakeFirst();
     if (!old) throw new ConflictError(`subscription ${id} has no payment method to replace yet: the customer gives one at checkout`);
-    change.paymentMethodId = await replaceMethod(tx, old.id, { subscriptionId: row.id, provider: old.provider, token, createdAt: ctx.now });
+    change.paymentMethodId = await replaceMethod(tx, old.id, { subscriptionId: row.id, provider: old.provider, token, createdAt: ctx.now, cardExpiry: card.expiry ?? null });
     return { previous_token_ends: previous?.slice(-6) ?? null, new_token_ends: token.slice(-6) };
   });
 }

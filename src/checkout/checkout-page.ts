@@ -9,7 +9,7 @@ import { html, htmlPage, type SafeHtml } from '../lib/html.ts';
 import { displayMoney } from '../lib/money.ts';
 import { formatWhen } from '../lib/customer-time.ts';
 import { insertEvents } from '../events/events.repo.ts';
-import { findCustomerLink, recordCustomerLinkClick } from '../customer-links/customer-link.repo.ts';
+import { customerLinkUrl, findCustomerLink, recordCustomerLinkClick } from '../customer-links/customer-link.repo.ts';
 import { findSubscription } from '../subscriptions/subscription.repo.ts';
 import type { BillingEngine } from '../billing/engine.ts';
 import { gatewayRedirectTarget, sendLinkAnswer, type LinkAnswer } from '../payment-links/redirect.ts';
@@ -20,7 +20,7 @@ export interface CheckoutPageSettings {
 }
 
 export function checkoutUrl(publicUrl: string, token: string): string {
-  return `${publicUrl}/checkout/${token}`;
+  return customerLinkUrl(publicUrl, 'checkout', token);
 }
 
 export function checkoutRoutes(engine: BillingEngine, settings: CheckoutPageSettings): Route[] {

@@ -3,6 +3,7 @@ import { systemClock } from '../lib/clock.ts';
 import { escapeControlCharacters } from '../lib/printable.ts';
 import { apiKeyCommand } from './api-key.command.ts';
 import { calendarCommand } from './calendar.command.ts';
+import { cardLinkCommand } from './card-link.command.ts';
 import { cancelCommand } from './cancel.command.ts';
 import { collectCommand } from './collect.command.ts';
 import { EXIT_USAGE, UsageError, createContext, parseCommandArgs, reportError, type Command, type Output } from './command.ts';
@@ -28,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   retryCommand,
   resolveCommand,
   updateTokenCommand,
+  cardLinkCommand,
   refundCommand,
   collectCommand,
   reconcileCommand,

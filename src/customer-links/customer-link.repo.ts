@@ -9,6 +9,13 @@ import type { DbOrTx } from '../db/connect.ts';
 import type { CustomerLink, CustomerLinkPurpose } from '../db/database.ts';
 import { hashLinkToken, newLinkToken } from '../payment-links/payment-link.repo.ts';
 
+/** Where each kind of link opens, under the worker's public URL. */
+const LINK_PATHS: Record<CustomerLinkPurpose, string> = { checkout: '/checkout/', card_update: '/card/', portal: '/account/' };
+
+export function customerLinkUrl(publicUrl: string, purpose: CustomerLinkPurpose, token: string): string {
+  return `${publicUrl}${LINK_PATHS[purpose]}${token}`;
+}
+
 export async function createCustomerLink(
   tx: DbOrTx,
   link: { purpose: CustomerLinkPurpose; subscriptionId: string; now: Date; ttlMs: number },

@@ -11,7 +11,7 @@ import type { ChangeRecord, FollowUps, SubscriptionRecord } from '../billing/com
 import { displayMoney } from '../lib/money.ts';
 import { declineMessage } from '../payments/outcomes.ts';
 import { addLinkToken, claimDueReminders, closeLinksOfAttempts, closeLinksOfSubscriptions, createPaymentLink } from '../payment-links/payment-link.repo.ts';
-import { closeCustomerLinks } from '../customer-links/customer-link.repo.ts';
+import { closeCustomerLinks, createCustomerLink, customerLinkUrl } from '../customer-links/customer-link.repo.ts';
 import type { Subscription } from '../db/database.ts';
 import { dispatchMessages } from './deliver-email.job.ts';
 import { composeMessage, type CustomerMessage, type MessageContext } from './messages.ts';
@@ -26,6 +26,22 @@ export interface NotificationSettings {
   authLinkTtlMs: number;
   authReminderMs: number;
   sendReceipts: boolean;
+  /** Customers can save a new card themselves (the worker serves `/card/{token}`): e-mails carry the link. */
+  cardUpdates?: boolean;
+  /** How long a card-update link in a decline or suspension e-mail works (default 7 days). */
+  cardLinkTtlMs?: number;
+}
+
+const DEFAULT_CARD_LINK_TTL_MS = 7 * 24 * 3_600_000;
+
+/**
+ * A card-update link for a subscription renewed by card token whose provider lets customers save
+ * a card themselves; null otherwise (the e-mail then says to write to support).
+ */
+async function cardLinkFor(tx: Tx, settings: NotificationSettings, sub: Subscription, now: Date): Promise<string | null> {
+  if (sub.collection_method !== 'card_token' || !settings.cardUpdates) return null;
+  const { token } = await createCustomerLink(tx, { purpose: 'card_update', subscriptionId: sub.id, now, ttlMs: settings.cardLinkTtlMs ?? DEFAULT_CARD_LINK_TTL_MS });
+  return customerLinkUrl(settings.publicUrl, 'card_update', token);
 }
 
 const OPEN: readonly string[] = OPEN_CHARGE_STATUSES;
@@ -92,7 +108,7 @@ async function messageFor(tx: Tx, settings: NotificationSettings, record: Change
       // At a counter the customer is there and sees the result; nothing is retried by itself.
       if (!attempt || sub.collection_method === 'in_person') return null;
       if (after.status === 'unpaid') {
-        message = { kind: 'subscription_unpaid', ...plan };
+        message = { kind: 'subscription_unpaid', ...plan, cardLink: await cardLinkFor(tx, settings, sub, now) };
         key = `unpaid:${sub.id}:${attempt.period}`;
         break;
       }
@@ -107,12 +123,13 @@ async function messageFor(tx: Tx, settings: NotificationSettings, record: Change
           : (attempt.provider_message ? declineMessage(attempt.provider_message) : null),
         nextAttemptAt: after.nextAttemptAt,
         byLink: byLink(attempt),
+        cardLink: hard && !byLink(attempt) ? await cardLinkFor(tx, settings, sub, now) : null,
       };
       key = `payment_failed:attempt:${attempt.id}`;
       break;
     }
     case 'dunning_exhausted':
-      message = { kind: 'subscription_unpaid', ...plan };
+      message = { kind: 'subscription_unpaid', ...plan, cardLink: await cardLinkFor(tx, settings, sub, now) };
       key = `unpaid:${sub.id}:${sub.next_period}`;
       break;
     case 'cancel':

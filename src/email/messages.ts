@@ -26,10 +26,11 @@ export type CustomerMessage =
   /** A period collected by payment link: the link to pay it, and its reminder. */
   | ({ kind: 'payment_due' | 'payment_due_reminder'; link: string; expiresAt: Date } & Plan)
   /** `byLink`: the period is collected by payment link, so a retry is a new link, not a new charge. */
-  | ({ kind: 'payment_failed'; declineClass: 'soft' | 'hard'; details: string | null; nextAttemptAt: Date | null; byLink?: boolean } & Plan)
+  /** `cardLink`: where the customer saves another card (hard declines of a card token). */
+  | ({ kind: 'payment_failed'; declineClass: 'soft' | 'hard'; details: string | null; nextAttemptAt: Date | null; byLink?: boolean; cardLink?: string | null } & Plan)
   /** The sign-up link: the first purchase on the provider's hosted page, which stores the card. */
   | ({ kind: 'checkout'; link: string; expiresAt: Date } & Plan)
-  | ({ kind: 'subscription_unpaid' } & Plan)
+  | ({ kind: 'subscription_unpaid'; cardLink?: string | null } & Plan)
   | { kind: 'subscription_canceled'; product: string; canceledAt: Date }
   | ({ kind: 'receipt'; orderNumber: string; paidAt: Date; nextRenewalAt: Date | null } & Plan)
   | { kind: 'refunded'; amount: Money; product: string; orderNumber: string; refundedAt: Date; automatic: 'double_payment' | 'paid_after_cancel' | null }
@@ -110,9 +111,10 @@ ${after}`,
           `Your ${amount} payment to ${merchant} was declined: please use another card`,
           `The ${payment} for ${planText} was declined${reason}, and this card cannot be charged again.
 
-To keep your subscription, please give us another card: reply to this e-mail or write to ${supportEmail}, and we will send you a secure link to update your payment details.`,
+${message.cardLink ? `To keep your subscription, save another card here; the payment is charged to it at once:
+${message.cardLink}` : `To keep your subscription, please write to ${supportEmail} to update your payment details.`}`,
           html`<p>The ${payment} for <strong>${planText}</strong> was declined${reason}, and this card cannot be charged again.</p>
-<p>To keep your subscription, please give us another card: reply to this e-mail or write to <a href="mailto:${supportEmail}">${supportEmail}</a>, and we will send you a secure link to update your payment details.</p>`,
+<p>${message.cardLink ? html`To keep your subscription, <a href="${message.cardLink}">save another card</a>; the payment is charged to it at once.</p><p>Or open this address: <a href="${message.cardLink}">${message.cardLink}</a>` : html`To keep your subscription, please write to <a href="mailto:${supportEmail}">${supportEmail}</a> to update your payment details.`}</p>`,
         );
       }
       const next = message.nextAttemptAt ? when(message.nextAttemptAt) : null;
@@ -130,9 +132,10 @@ ${next ? (message.byLink ? `We will send you a new payment link on ${next}.` : `
         `Your ${merchant} subscription is suspended`,
         `We could not collect the ${payment} for ${planText} after several tries, so your subscription is suspended and will not be charged again.
 
-To restart it, please write to ${supportEmail}.`,
+${message.cardLink ? `To restart it, save another card here; the unpaid amount is charged to it at once:
+${message.cardLink}` : `To restart it, please write to ${supportEmail}.`}`,
         html`<p>We could not collect the ${payment} for <strong>${planText}</strong> after several tries, so your subscription is suspended and will not be charged again.</p>
-<p>To restart it, please write to <a href="mailto:${supportEmail}">${supportEmail}</a>.</p>`,
+<p>${message.cardLink ? html`To restart it, <a href="${message.cardLink}">save another card</a>; the unpaid amount is charged to it at once.` : html`To restart it, please write to <a href="mailto:${supportEmail}">${supportEmail}</a>.`}</p>`,
       );
     case 'subscription_canceled':
       return build(

@@ -80,6 +80,8 @@ export interface EventCatalogue {
   checkout_started: ChargeFacts;
   /** A checkout charge ended without payment: the customer may try again while the link lasts. */
   checkout_not_paid: ChargeFacts;
+  /** A replaced card token was disabled at its provider (or could not be: `reason` says why). */
+  payment_method_disabled: { provider: string; token_ends: string; disabled_at_provider: boolean };
   /** A card token the provider gave with a payment became the subscription's payment method. */
   payment_method_added: { provider: string; token_ends: string; order_number?: string };
   // Money back to the customer.

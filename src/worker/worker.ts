@@ -11,6 +11,7 @@ import { queueDueReminders } from '../email/customer-notifications.ts';
 import { expireLinks } from '../payment-links/expire-links.ts';
 import { paymentLinkRoutes } from '../payment-links/redirect.ts';
 import { checkoutRoutes } from '../checkout/checkout-page.ts';
+import { cardUpdateRoutes } from '../card-update/card-page.ts';
 import { expireCheckouts } from '../checkout/expire-checkouts.ts';
 import { counterPageRoutes } from '../payment-links/counter-page.ts';
 import { send, startHttpServer, type Route } from '../http/server.ts';
@@ -148,6 +149,7 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
         ...counterPageRoutes({ db, clock, merchant: config.merchant }),
         ...apiRoutes({ engine, boss, checkout: { ttlMs: config.email.checkoutTtlMs, merchant: config.merchant } }, { ratePerMinute: config.api.ratePerMinute }),
         ...checkoutRoutes(engine, { merchant: config.merchant }),
+        ...cardUpdateRoutes(engine, { merchant: config.merchant }),
       ],
       config.http.port,
       logger,

@@ -135,6 +135,21 @@ describe('rebill enrol --checkout', () => {
   });
 });
 
+describe('rebill card-link', () => {
+  it('prints a single-purpose card-update link for a subscription with a card, and refuses one that has ended', async () => {
+    const sub = await runCliJson<{ id: string }>(['enrol', ...ada()], { ...env(), REBILL_PUBLIC_URL: 'https://billing.shop.test' });
+    const link = await runCliJson<{ subscription_id: string; card_url: string; expires_at: string }>(['card-link', sub.id], { ...env(), REBILL_PUBLIC_URL: 'https://billing.shop.test', REBILL_CARD_LINK_TTL_HOURS: '2' });
+    expect(link.subscription_id).toBe(sub.id);
+    expect(link.card_url).toMatch(/^https:\/\/billing\.shop\.test\/card\/[A-Za-z0-9_-]{43}$/);
+    expect(Date.parse(link.expires_at) - Date.now()).toBeLessThanOrEqual(2 * 3_600_000);
+    await runCli(['cancel', sub.id], env());
+    const refused = await runCli(['card-link', sub.id], env());
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/is canceled: nothing more is charged/);
+    expect((await runCli(['card-link'], env())).code).toBe(2);
+  });
+});
+
 describe('enrolling the same customer twice', () => {
   it('with one --external-id: one subscription; the repeat says "already enrolled" and exits 0', async () => {
     const args = [...ada(), '--external-id', 'shop-cus-1042'];

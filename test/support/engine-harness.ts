@@ -39,6 +39,7 @@ import { emlFileTransport } from '../../src/email/transport.ts';
 import { paymentLinkRoutes } from '../../src/payment-links/redirect.ts';
 import { expireLinks } from '../../src/payment-links/expire-links.ts';
 import { checkoutRoutes } from '../../src/checkout/checkout-page.ts';
+import { cardUpdateRoutes } from '../../src/card-update/card-page.ts';
 
 /** A charge as rows were named before payments were provider-neutral, beside the neutral names. */
 export type AttemptView = PaymentTransaction & {
@@ -155,6 +156,7 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
       authReminderMs: 24 * 3_600_000,
       sendReceipts: options.notifications?.sendReceipts ?? false,
       operatorEmail: 'team@shop.test',
+      cardUpdates: true,
     };
     state.engine = {
       followUps: customerNotifications(settings, state.boss),
@@ -175,6 +177,7 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
         ...inboundRoutes(state.engine, { merchant: PUBLIC_SHOP, pokeJanitor: () => {} }),
         ...paymentLinkRoutes({ db: database.current.db, clock, logger: silentLogger, providers: state.engine.providers, merchant: PUBLIC_SHOP }),
         ...checkoutRoutes(state.engine, { merchant: PUBLIC_SHOP }),
+        ...cardUpdateRoutes(state.engine, { merchant: PUBLIC_SHOP }),
       ],
       0,
       silentLogger,

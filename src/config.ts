@@ -76,6 +76,7 @@ export const ENV_VARS = [
   { name: 'REBILL_ALLOW_EMBEDDED_DB', default: 'false', doc: 'With `NODE_ENV=production`, allow the embedded database anyway.' },
   { name: 'REBILL_ALLOW_SANDBOX', default: 'false', doc: 'With `NODE_ENV=production`, allow the sandbox gateway anyway.' },
   { name: 'REBILL_CLOCK_OFFSET_MS', default: '0', doc: "Shifts this process's clock (for testing clock skew between workers)." },
+  { name: 'REBILL_ADMIN_KEY', default: undefined, doc: 'The operator key that opens the read-only console at `/admin` on the worker (at least 24 characters; e.g. `openssl rand -base64 32`). Unset: the console is off. Never logged or shown.', shown: 'never' },
   { name: 'REBILL_OPERATOR', default: undefined, doc: 'Name recorded as the actor of CLI changes in the event log (default: the OS user name).' },
   { name: 'LOG_LEVEL', default: 'info', doc: 'pino log level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.' },
   { name: 'NODE_ENV', default: undefined, doc: '`production` refuses unsafe defaults: the embedded database and the sandbox (unless allowed above), no `SMTP_URL`, an unset or `http://` `REBILL_PUBLIC_URL`, the default `REBILL_MERCHANT_NAME` and `REBILL_SUPPORT_EMAIL`, and, with an account, Oceanpayment\'s test hosts.' },
@@ -122,6 +123,8 @@ export interface Config {
     sandboxPort: number;
   };
   http: { publicUrl: string; host: string; port: number };
+  /** The operator console's key, or null when the console is off. */
+  adminKey: string | null;
   /** The HTTP API: requests per minute per key, on each worker. */
   api: { ratePerMinute: number };
   webhooks: { timeoutMs: number; retryForMs: number };
@@ -422,6 +425,7 @@ export function loadConfig(env: Env = process.env): Config {
       janitorIntervalMs: duration('REBILL_JANITOR_INTERVAL', 100),
       shutdownGraceMs: integer('REBILL_SHUTDOWN_GRACE_MS', 0, 3_600_000),
     },
+    adminKey: adminKeySetting(env.REBILL_ADMIN_KEY, problems),
     reconcileCron: cronSetting(raw('REBILL_RECONCILE_CRON') ?? 'off', problems),
     clockOffsetMs: integer('REBILL_CLOCK_OFFSET_MS', -86_400_000, 86_400_000),
     logLevel,
@@ -441,6 +445,17 @@ function secretsIn(env: Env): string[] {
     const entries = value.split(',').map((entry) => entry.trim());
     return [value, ...entries, ...entries.map((entry) => entry.replace(/^[^:=]*[:=]/, '').trim())];
   });
+}
+
+/** The console's key: long enough not to be guessed, one line. Never quoted in a problem. */
+function adminKeySetting(value: string | undefined, problems: string[]): string | null {
+  const key = value?.trim();
+  if (!key) return null;
+  if (key.length < 24 || /[\u0000-\u001f\u007f]/.test(key)) {
+    problems.push('REBILL_ADMIN_KEY must be at least 24 characters without control characters, e.g. the output of `openssl rand -base64 32` (not shown: it is a secret)');
+    return null;
+  }
+  return key;
 }
 
 /** Five cron fields of digits, `*`, `/`, `,` and `-`, or `off`. */

@@ -34,6 +34,7 @@ import { forgetOldIdempotencyKeys } from '../api/idempotency.ts';
 import { deliverDueWebhooks } from '../webhooks/deliver.ts';
 import { createMetrics } from '../lib/metrics.ts';
 import { reconcilePreviousDays } from '../reconciliation/reconcile.job.ts';
+import { adminRoutes } from '../admin/routes.ts';
 
 export interface RunningWorker {
   readonly port: number;
@@ -150,6 +151,7 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
         ...apiRoutes({ engine, boss, checkout: { ttlMs: config.email.checkoutTtlMs, merchant: config.merchant } }, { ratePerMinute: config.api.ratePerMinute }),
         ...checkoutRoutes(engine, { merchant: config.merchant }),
         ...cardUpdateRoutes(engine, { merchant: config.merchant }),
+        ...adminRoutes({ db, clock, logger, operatorKey: config.adminKey, secureCookies: config.http.publicUrl.startsWith('https://') }),
       ],
       config.http.port,
       logger,

@@ -21,16 +21,23 @@ export function lastCompleteDay(provider: PaymentProvider, now: Date): string | 
   return null;
 }
 
+/**
+ * Reconciles every provider's last complete day. A run that could not finish (the provider's list
+ * did not answer) fails the job after the others ran, so pg-boss tries it again later.
+ */
 export async function reconcilePreviousDays(engine: BillingEngine, alerts: OperatorAlerts): Promise<void> {
+  const failed: string[] = [];
   for (const provider of engine.providers.all()) {
     if (!provider.capabilities.has('order_lists')) continue;
     const day = lastCompleteDay(provider, engine.clock.now());
     if (!day) continue;
     try {
-      await reconcileDay(engine, { day, provider: provider.name, startedBy: 'worker', alerts });
+      const { run } = await reconcileDay(engine, { day, provider: provider.name, startedBy: 'worker', alerts });
+      if (run.status === 'failed') failed.push(`${provider.name} ${day} (run ${run.id}): ${run.error ?? 'failed'}`);
     } catch (error) {
       if (error instanceof ConflictError) engine.logger.info({ provider: provider.name, day }, errorMessage(error));
       else throw error;
     }
   }
+  if (failed.length) throw new Error(`reconciliation did not finish, to be tried again: ${failed.join('; ')}`);
 }

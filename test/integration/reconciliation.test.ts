@@ -140,6 +140,20 @@ describe('daily reconciliation', () => {
     h.clock.set(START.toISOString());
   });
 
+  it('the daily job fails (so the queue tries again) when a run cannot read the gateway, after storing the run as failed', async () => {
+    const later = new Date(h.clock.now().getTime() + DAY_MS);
+    h.clock.set(later.toISOString());
+    h.useOceanpayment({ queryUrl: 'http://127.0.0.1:9', timeoutMs: 2_000 });
+    try {
+      await expect(reconcilePreviousDays(h.engine, ALERTS)).rejects.toThrow(/reconciliation did not finish, to be tried again: oceanpayment \d{4}-\d{2}-\d{2} \(run \d+\)/);
+      const [latest] = await h.db.db.selectFrom('reconciliation_runs').selectAll().orderBy('id', 'desc').limit(1).execute();
+      expect(latest).toMatchObject({ status: 'failed', actor: 'worker', error: expect.stringContaining("oceanpayment's payments list, page 1") });
+    } finally {
+      h.useOceanpayment({});
+      h.clock.set(START.toISOString());
+    }
+  });
+
   it('refuses a day that has not begun, and a day that is not a date, changing nothing', async () => {
     const tomorrow = formatGatewayDateTime(new Date(h.clock.now().getTime() + 2 * DAY_MS)).slice(0, 10);
     await expect(reconcile(tomorrow)).rejects.toThrow(/has not begun yet/);

@@ -4,8 +4,9 @@
  * Starts an embedded PostgreSQL in `.rebill/demo` (wiped first, so every run starts fresh), the
  * worker with its built-in sandbox gateway, enrols a handful of subscribers whose card tokens make
  * the sandbox behave in different ways, plays the customer who has to confirm a payment with 3-D
- * Secure, the one who pays a Glocash payment link and a counter taking WeChat Pay by QR code, waits
- * until everyone has settled, and prints what happened to each of them.
+ * Secure, the one who pays a Glocash payment link, the one who signs up by hosted checkout and a
+ * counter taking WeChat Pay by QR code, waits until everyone has settled, and prints what happened
+ * to each of them.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ import { isProcessAlive } from '../src/lib/lock-file.ts';
 import { createLogger } from '../src/lib/logger.ts';
 import { displayMoney } from '../src/lib/money.ts';
 import { enrolMany, validateEnrolment, type EnrolInput } from '../src/subscriptions/enrol.ts';
+import { enrolByCheckout } from '../src/checkout/enrol-by-checkout.ts';
 import { cancelSubscription } from '../src/billing/operator-actions.ts';
 import { settleInPersonCollection, startInPersonCollection } from '../src/billing/collect-in-person.ts';
 import { startWorker, type RunningWorker } from '../src/worker/worker.ts';
@@ -43,6 +45,8 @@ interface CastMember {
   card: string;
   /** Whose sandbox collects the periods: Oceanpayment's unless said. */
   provider?: 'glocash';
+  /** Signs up on Oceanpayment's hosted checkout (no card token given): rebill e-mails the link. */
+  checkout?: boolean;
   /** What the demo expects to happen. */
   story: string;
   plan: Omit<EnrolInput, 'email' | 'firstName' | 'lastName' | 'firstPaidAt' | 'renewalsPaid'> & { timezone: string };
@@ -119,6 +123,17 @@ const CAST: CastMember[] = [
     expected: 'active, first purchase paid',
   },
   {
+    key: 'katherine',
+    firstName: 'Katherine',
+    lastName: 'Johnson',
+    card: 'no card yet: she signs up on Oceanpayment\'s hosted checkout with the sandbox card 4111 1111 1111 1111',
+    story: 'a new subscriber by hosted checkout: rebill e-mails her the sign-up link, she pays the first month on the gateway\'s page, and the verified notice stores the card token it created and activates her subscription from that moment',
+    plan: { country: 'US', interval: 'month', amount: '12.50', currency: 'USD', quickpayId: '', timezone: 'America/Chicago', product: 'Coffee of the month' },
+    checkout: true,
+    settled: (s) => s.status === 'active' && s.next_period === 1 && s.payment_method_id !== null,
+    expected: 'active, first month paid at the checkout, card stored',
+  },
+  {
     key: 'mei',
     firstName: 'Mei',
     lastName: 'Chen',
@@ -155,8 +170,9 @@ async function main(): Promise<number> {
   out(`Oceanpayment sandbox, then enrols ${CAST.length} subscribers whose card tokens make the sandbox approve,`);
   out('decline or ask for 3-D Secure. Renewals fall due at once, dunning retries come after 5 and 10');
   out('seconds instead of days, and e-mails are written as .eml files. The demo plays the customer who');
-  out('must confirm a payment with her bank, the one who pays a Glocash payment link, and a counter');
-  out('taking WeChat Pay by QR code, waits until everyone has settled, and shows what happened.');
+  out('must confirm a payment with her bank, the one who pays a Glocash payment link, the one who signs');
+  out('up on the gateway\'s hosted checkout, and a counter taking WeChat Pay by QR code, waits until');
+  out('everyone has settled, and shows what happened.');
   out();
 
   const dataDir = resolve(DATA_DIR);
@@ -217,7 +233,7 @@ async function run(config: Config, worker: RunningWorker): Promise<{ settled: bo
   const t0 = new Date();
   const at = (d: Date) => seconds(d.getTime() - t0.getTime()).padStart(6);
   const ids = new Map<string, string>();
-  const rows = CAST.map((member) => {
+  const rows = CAST.filter((member) => !member.checkout).map((member) => {
     // A minute more than a whole period ago, so the renewal is due now whatever the month lengths.
     const firstPaidAt = member.firstPaidAgo
       ? DateTime.fromJSDate(t0, { zone: member.plan.timezone }).minus(member.firstPaidAgo).minus({ minutes: 1 }).toISO({ includeOffset: false })!
@@ -230,9 +246,20 @@ async function run(config: Config, worker: RunningWorker): Promise<{ settled: bo
     ids.set(member.key, result.row.id);
     return result.row;
   });
+  const byToken = CAST.filter((member) => !member.checkout);
   for (const provider of ['oceanpayment', 'glocash'] as const) {
-    const theirs = rows.filter((_, i) => (CAST[i]!.provider ?? 'oceanpayment') === provider);
+    const theirs = rows.filter((_, i) => (byToken[i]!.provider ?? 'oceanpayment') === provider);
     await enrolMany(db, theirs, { now: t0, actor: OPERATOR, reason: 'demo', provider });
+  }
+  for (const member of CAST.filter((m) => m.checkout)) {
+    // As `rebill enrol --checkout --send`: no card token; the e-mailed link opens the gateway's page.
+    const enrolled = await enrolByCheckout(db, { ...member.plan, email: `${member.key}@example.com`, firstName: member.firstName, lastName: member.lastName }, {
+      provider: 'oceanpayment', now: t0, actor: OPERATOR, reason: 'demo',
+      links: { publicUrl: config.http.publicUrl, ttlMs: config.email.checkoutTtlMs },
+      send: { boss: worker.boss, settings: { merchant: config.merchant } },
+    });
+    if (enrolled.status === 'refused') throw new Error(`cannot enrol ${member.firstName}: ${enrolled.message}`);
+    ids.set(member.key, enrolled.subscription.id);
   }
   out(`${at(new Date())}  Enrolled ${CAST.length} subscribers; asking the scheduler to queue whatever is due.`);
   await worker.scheduleNow();
@@ -249,6 +276,7 @@ async function run(config: Config, worker: RunningWorker): Promise<{ settled: bo
 
   await playTheThreeDSecureCustomer(config, 'grace@example.com', (line) => out(`${at(new Date())}  ${line}`));
   await playTheLinkCustomer(config, 'mei@example.com', (line) => out(`${at(new Date())}  ${line}`));
+  await playTheCheckoutCustomer(config, 'katherine@example.com', (line) => out(`${at(new Date())}  ${line}`));
   await playTheCounter(worker, ids.get('wei')!, (line) => out(`${at(new Date())}  ${line}`));
 
   out(`${at(new Date())}  Waiting for everyone to settle (the last step is Edsger's dunning running out, about 10s after his decline)…`);
@@ -322,6 +350,26 @@ async function playTheLinkCustomer(config: Config, email: string, say: (line: st
   say(`She pays with the test card ${form.fields.card} and Glocash sends her back to ${shorten(paid.headers.get('location') ?? '(nowhere)')}; its signed notice decides.`);
 }
 
+/**
+ * The customer's side of a hosted checkout: read the sign-up e-mail, follow the link (rebill opens
+ * the order at the gateway and answers 303 to its page), type the sandbox card into the page's form
+ * and post the self-submitting form it answers with to rebill's return page.
+ */
+async function playTheCheckoutCustomer(config: Config, email: string, say: (line: string) => void): Promise<void> {
+  const { file, link } = await waitForActionRequiredEmail(config.email.outboxDir, email, 'checkout');
+  say(`Katherine signs up by checkout: rebill e-mailed her the sign-up link (${relative(process.cwd(), file)}).`);
+  const redirect = await fetch(link, { redirect: 'manual' });
+  const pageUrl = redirect.headers.get('location');
+  if (redirect.status !== 303 || !pageUrl) throw new Error(`the sign-up link ${link} answered ${redirect.status}, not a redirect to the gateway`);
+  say(`She opens ${shorten(link)}: rebill posts the order to /gateway/service/sendTrade, checks the signed answer, and sends her to ${shorten(pageUrl)}.`);
+  const form = formIn(await (await fetch(pageUrl)).text());
+  const paid = await fetch(form.action, { method: 'POST', body: new URLSearchParams({ card_number: '4111111111111111', expiry: '12/30', cvv: '123', action: 'pay' }) });
+  const back = formIn(await paid.text(), 'return');
+  const returned = await fetch(back.action, { method: 'POST', body: new URLSearchParams(back.fields) });
+  const heading = /<h1>([^<]*)<\/h1>/.exec(await returned.text())?.[1] ?? '(no heading)';
+  say(`She pays with the sandbox card 4111 1111 1111 1111; her browser comes back to ${shorten(back.action)}, which says: "${unescapeHtml(heading)}". The gateway's notice brings her card token.`);
+}
+
 /** The counter: a QR order for Wei's period, which his wallet (the sandbox's page) pays. */
 async function playTheCounter(worker: RunningWorker, id: string, say: (line: string) => void): Promise<void> {
   const order = await startInPersonCollection(worker.engine, id, { kind: 'qr', wallet: 'wechat' }, OPERATOR);
@@ -339,7 +387,7 @@ async function waitForActionRequiredEmail(outboxDir: string, email: string, kind
       const file = join(outboxDir, name);
       const parsed = readEml(await readFile(file));
       const to = parsed.to;
-      const link = parsed.text.match(/https?:\/\/\S+\/pay\/[A-Za-z0-9_-]+/)?.[0];
+      const link = parsed.text.match(/https?:\/\/\S+\/(pay|checkout|card)\/[A-Za-z0-9_-]+/)?.[0];
       if (to.includes(email) && link) return { file, link };
     }
     await sleep(100);
@@ -470,6 +518,7 @@ function describeEvent(event: EventRow, attempts: PaymentTransaction[], t0: Date
   switch (event.type) {
     case 'enrolled': {
       const due = relativeTo(new Date(String(data.next_renewal_at)), t0);
+      if (data.checkout) return `enrolled (incomplete): no card yet, the first purchase is paid at the hosted checkout${by}`;
       return Number(data.next_period) === 0
         ? `enrolled (incomplete): the first purchase is to be charged ${due}${by}`
         : `enrolled (active): first purchase paid ${relativeTo(new Date(String(data.anchor_at)), t0)} at the merchant's checkout; renewal ${String(data.next_period)} due ${due}${by}`;
@@ -477,7 +526,10 @@ function describeEvent(event: EventRow, attempts: PaymentTransaction[], t0: Date
     case 'charge_started': {
       const amount = displayMoney({ amountMinor: Number(data.amount_minor), currency: String(data.currency) });
       const collection = attempt?.details.collection;
-      const what = collection === 'payment_link' ? 'payment created at Glocash for the link' : collection === 'in_person' ? 'QR order created at the counter' : 'charge sent to the gateway';
+      const what = collection === 'payment_link' ? 'payment created at Glocash for the link'
+        : collection === 'in_person' ? 'QR order created at the counter'
+        : attempt?.details.channel === 'hosted_checkout' ? 'checkout order sent to the gateway (sendTrade)'
+        : 'charge sent to the gateway';
       return `${what}: ${order}, ${amount}${by}`;
     }
     case 'charge_pending':
@@ -490,6 +542,14 @@ function describeEvent(event: EventRow, attempts: PaymentTransaction[], t0: Date
       return attempt?.details.collection === 'payment_link'
         ? `payment link ready: ${order}; waiting for the customer to pay it${status}${by}`
         : `the bank wants 3-D Secure: ${order}; waiting for the customer${status}${by}`;
+    case 'customer_link_created':
+      return `${String(data.purpose).replace('_', '-')} link created and e-mailed${by}`;
+    case 'customer_link_opened':
+      return `opened the ${String(data.purpose).replace('_', '-')} link (click ${String(data.clicks)}, link ${String(data.link_state)})${by}`;
+    case 'checkout_started':
+      return `the gateway's hosted page is ready: ${order}; waiting for the customer to pay${by}`;
+    case 'payment_method_added':
+      return `card token …${String(data.token_ends)} from the gateway's notice is now her payment method${by}`;
     case 'payment_link_opened':
       return `opened the e-mailed link (click ${String(data.clicks)}, link ${String(data.link_state)})${by}`;
     case 'dunning_started':

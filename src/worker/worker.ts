@@ -3,6 +3,7 @@
  * schedules due renewals (a pg-boss cron tick every minute, and at start), keeps charges flowing,
  * runs the janitor, serves the gateway's notices and customers' pages, and shuts down cleanly.
  */
+import type { PgBoss } from 'pg-boss';
 import { sql } from 'kysely';
 import type { Config } from '../config.ts';
 import { clockFrom, createEngine, followUpsFor, mailTransport, notificationSettings, openDatabase } from '../deps.ts';
@@ -39,6 +40,8 @@ import { adminRoutes } from '../admin/routes.ts';
 export interface RunningWorker {
   readonly port: number;
   readonly engine: BillingEngine;
+  /** The job queue, for work queued in a transaction the caller runs (an e-mail with a new subscription). */
+  readonly boss: PgBoss;
   /** Runs a scheduling pass now and waits for it (tests and the demo use it). */
   scheduleNow(): Promise<void>;
   janitorNow(): Promise<void>;
@@ -173,6 +176,7 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
     return {
       port: http.port,
       engine,
+      boss,
       scheduleNow: () => scheduler.run(),
       janitorNow: () => janitor.task.run(),
       stop: (reason) =>

@@ -7,7 +7,7 @@ import type { Db, Tx } from '../db/connect.ts';
 import type { Subscription } from '../db/database.ts';
 import { ConflictError, ValidationError } from '../lib/errors.ts';
 import { controlCharacterProblem } from '../lib/printable.ts';
-import { replaceMethod } from '../payments/methods/payment-method.repo.ts';
+import { insertMethods, replaceMethod } from '../payments/methods/payment-method.repo.ts';
 import { openChargeOf, requestConfirmationQueries } from '../payments/transactions/transaction.repo.ts';
 import { lockSubscription } from '../subscriptions/lookup.ts';
 import { activeTokenOf, stateOf, type SubscriptionChange } from '../subscriptions/subscription.repo.ts';
@@ -77,15 +77,27 @@ export function checkedToken(token: string): string {
  * Replaces the card token: a new payment method with the same provider replaces the active one.
  * A subscription stopped by a hard decline is charged again on the next tick.
  */
-export function updateToken(db: Db, id: string, quickpayId: string, ctx: OperatorContext, card: { expiry?: string | null } = {}): Promise<Subscription> {
+export function updateToken(
+  db: Db,
+  id: string,
+  quickpayId: string,
+  ctx: OperatorContext,
+  card: { expiry?: string | null; provider?: string; allowFirst?: boolean } = {},
+): Promise<Subscription> {
   const token = checkedToken(quickpayId);
   return applyOperatorEvent(db, id, { type: 'token_replaced' }, ctx, async (tx, row, change) => {
     if (row.collection_method !== 'card_token') throw new ConflictError(`subscription ${id} is collected by ${row.collection_method.replace('_', ' ')}, not a card token: there is no token to replace`);
     const previous = await activeTokenOf(tx, row);
     if (previous === token) throw new ConflictError(`subscription ${id} already uses that token`);
     const old = row.payment_method_id === null ? undefined : await tx.selectFrom('payment_methods').selectAll().where('id', '=', row.payment_method_id).executeTakeFirst();
-    if (!old) throw new ConflictError(`subscription ${id} has no payment method to replace yet: the customer gives one at checkout`);
-    change.paymentMethodId = await replaceMethod(tx, old.id, { subscriptionId: row.id, provider: old.provider, token, createdAt: ctx.now, cardExpiry: card.expiry ?? null });
+    const method = { subscriptionId: row.id, token, createdAt: ctx.now, cardExpiry: card.expiry ?? null };
+    if (old) {
+      change.paymentMethodId = await replaceMethod(tx, old.id, { ...method, provider: old.provider });
+    } else {
+      // A first card: a checkout paid without its token reaching rebill, or given another way.
+      if (row.status === 'incomplete' && !card.allowFirst) throw new ConflictError(`subscription ${id} has no payment method yet: the customer gives one at checkout`);
+      [change.paymentMethodId] = await insertMethods(tx, [{ ...method, provider: card.provider ?? 'oceanpayment' }]);
+    }
     return { previous_token_ends: previous?.slice(-6) ?? null, new_token_ends: token.slice(-6) };
   });
 }

@@ -48,7 +48,7 @@ export async function replaceCard(engine: BillingEngine, subscription: Subscript
   };
   let updated: Subscription;
   try {
-    updated = await updateToken(engine.db, subscription.id, token, ctx, { expiry: confirmed.expiry });
+    updated = await updateToken(engine.db, subscription.id, token, ctx, { expiry: confirmed.expiry, provider: provider.name });
   } catch (error) {
     // The same card saved twice (a second return), or the subscription changed meanwhile.
     if (error instanceof ConflictError) return { kind: 'refused', reason: error.message };

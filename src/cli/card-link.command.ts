@@ -31,8 +31,11 @@ Example:
       if (subscription.status === 'canceled' || subscription.status === 'incomplete_expired') {
         throw new ConflictError(`subscription ${subscription.id} is ${subscription.status}: nothing more is charged, so there is no card to update`);
       }
-      if (subscription.collection_method !== 'card_token' || subscription.payment_method_id === null) {
-        throw new ConflictError(`subscription ${subscription.id} has no stored card to replace (collection ${subscription.collection_method}${subscription.payment_method_id === null ? ', no card yet' : ''})`);
+      if (subscription.collection_method !== 'card_token') {
+        throw new ConflictError(`subscription ${subscription.id} is collected by ${subscription.collection_method.replace('_', ' ')}: it keeps no card to update`);
+      }
+      if (subscription.status === 'incomplete' && subscription.payment_method_id === null) {
+        throw new ConflictError(`subscription ${subscription.id} has not been paid yet: the customer gives a card at the checkout (rebill enrol --checkout)`);
       }
       return db.transaction().execute(async (tx) => {
         const { link, token } = await createCustomerLink(tx, { purpose: 'card_update', subscriptionId: subscription.id, now, ttlMs: config.email.cardLinkTtlMs });

@@ -118,6 +118,26 @@ describe('updating a declined card', () => {
     expect((await fetch(`${h.publicUrl}/card/${'B'.repeat(43)}`)).status).toBe(404);
   });
 
+  it('gives a card to a subscription that has none (a checkout paid whose token never reached rebill)', async () => {
+    h.clock.set('2027-05-01T10:00:00Z');
+    const sub = await h.enrol({ email: 'tokenless@example.com', firstPaidAt: '2027-04-01T10:00:00Z' });
+    // As if the notice carrying the token was lost and the order query settled the checkout.
+    await h.db.db.updateTable('payment_methods').set({ status: 'disabled' }).where('subscription_id', '=', sub.id).execute();
+    await h.db.db.updateTable('subscriptions').set({ payment_method_id: null }).where('id', '=', sub.id).execute();
+    await h.chargeDue();
+    expect(await h.attempts(sub.id)).toEqual([]);
+    const { createCustomerLink, customerLinkUrl } = await import('../../src/customer-links/customer-link.repo.ts');
+    const { token } = await createCustomerLink(h.db.db, { purpose: 'card_update', subscriptionId: sub.id, now: h.clock.now(), ttlMs: HOUR });
+    const link = customerLinkUrl(h.publicUrl, 'card_update', token);
+    const gatewayPage = await submitForm(await (await fetch(link)).text());
+    const saved = await submitForm(gatewayPage.body, { card_number: '4111111111111111', expiry: '09/37', cvv: '321', action: 'save' });
+    const done = await submitForm(saved.body, {}, 'return');
+    expect(done.body).toMatch(/Your new card is saved/);
+    expect((await h.subscription(sub.id)).quickpay_id).toBe(done.fields.quickpay_id);
+    await h.chargeDue();
+    expect((await h.attempts(sub.id)).at(-1)).toMatchObject({ period: 1, status: 'succeeded', service_mode: 'M2' });
+  });
+
   it('the gateway\'s card page refuses a form whose signature does not verify', async () => {
     const response = await fetch(`${h.sandbox.url}/gateway/service/create`, {
       method: 'POST',

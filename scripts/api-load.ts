@@ -19,10 +19,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { connectDatabase } from '../src/db/connect.ts';
-import { acquireEmbeddedPostgres } from '../src/db/embedded.ts';
-import { prepareDatabase } from '../src/jobs/prepare-database.ts';
 import { freePort } from '../src/lib/ports.ts';
+import { createBenchDatabase } from './lib/bench-database.ts';
 import { startRebillProcess, startWorkerProcess } from './lib/rebill-process.ts';
 import { seedDueSubscriptions } from './lib/seed.ts';
 
@@ -102,26 +100,7 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'rebill-api-load-'));
   cleanups.push(async () => rmSync(work, { recursive: true, force: true }));
 
-  let adminUrl = options['database-url'];
-  if (!adminUrl) {
-    const lease = await acquireEmbeddedPostgres({ dir: '.rebill/bench-pg', database: 'postgres', maxConnections: 300, settings: { shared_buffers: '256MB' } });
-    adminUrl = lease.urlFor('postgres');
-    cleanups.push(() => lease.release());
-  }
-  const name = `rebill_api_load_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: adminUrl, application_name: 'rebill-api-load' });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  cleanups.push(async () => {
-    await admin.query(`drop database if exists ${name} with (force)`).catch(() => undefined);
-    await admin.end();
-  });
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
-  const handle = connectDatabase(databaseUrl, { poolSize: 4, applicationName: 'rebill-api-load' });
-  cleanups.push(() => handle.close());
-  await prepareDatabase(handle);
+  const { url: databaseUrl, handle } = await createBenchDatabase({ label: 'api_load', adminUrl: options['database-url'], cleanups });
 
   // Renewals falling due evenly over both phases, so the worker charges while the API is loaded.
   log(`seeding ${renewing} subscriptions due over the next ${2 * seconds} s …`);

@@ -20,10 +20,8 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { connectDatabase } from '../src/db/connect.ts';
-import { acquireEmbeddedPostgres } from '../src/db/embedded.ts';
-import { prepareDatabase } from '../src/jobs/prepare-database.ts';
 import { freePort } from '../src/lib/ports.ts';
+import { createBenchDatabase } from './lib/bench-database.ts';
 import { cpuSeconds, peakRssBytes, startRebillProcess, startWorkerProcess, type WorkerProcess } from './lib/rebill-process.ts';
 import { referenceBound } from './lib/reference-bound.ts';
 import { summariseProfiles } from './lib/cpu-profile.ts';
@@ -117,31 +115,12 @@ async function main(): Promise<void> {
   cleanups.push(async () => rmSync(work, { recursive: true, force: true }));
 
   // 0. A fresh database on a durable server with pg_stat_statements.
-  let adminUrl = options['database-url'];
-  if (!adminUrl) {
-    const lease = await acquireEmbeddedPostgres({
-      dir: '.rebill/bench-pg',
-      database: 'postgres',
-      maxConnections: 300,
-      settings: { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all', shared_buffers: '256MB' },
-    });
-    adminUrl = lease.urlFor('postgres');
-    cleanups.push(() => lease.release());
-  }
-  const name = `rebill_bench_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: adminUrl, application_name: 'rebill-bench' });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  cleanups.push(async () => {
-    await admin.query(`drop database if exists ${name} with (force)`).catch(() => undefined);
-    await admin.end();
+  const { name, url: databaseUrl, handle } = await createBenchDatabase({
+    label: 'bench',
+    adminUrl: options['database-url'],
+    settings: { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' },
+    cleanups,
   });
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
-  const handle = connectDatabase(databaseUrl, { poolSize: 4, applicationName: 'rebill-bench' });
-  cleanups.push(() => handle.close());
-  await prepareDatabase(handle);
   const statements = await handle.pool.query('create extension if not exists pg_stat_statements').then(() => true, () => false);
 
   // 1. The subscriptions, through the import path.

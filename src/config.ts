@@ -58,6 +58,7 @@ export const ENV_VARS = [
   { name: 'REBILL_AUTH_LINK_TTL_HOURS', default: '72', doc: 'How long an e-mailed 3-D Secure link works; then the attempt expires and dunning continues.' },
   { name: 'REBILL_CHECKOUT_TTL_HOURS', default: '48', doc: 'How long a sign-up (hosted checkout) link works; a subscription whose checkout was not paid by then ends `incomplete_expired`.' },
   { name: 'REBILL_CARD_LINK_TTL_HOURS', default: '168', doc: 'How long a card-update link works (in decline and suspension e-mails, and from `rebill card-link`).' },
+  { name: 'REBILL_PORTAL_LINK_TTL_MINUTES', default: '60', doc: 'How long a self-service page link (from `rebill portal-link` and e-mails) works before it is opened; opened once, it becomes a session of at most as long.' },
   { name: 'REBILL_AUTH_REMINDER_HOURS', default: '24', doc: 'When to remind a customer who has not completed 3-D Secure yet.' },
   { name: 'REBILL_SEND_RECEIPTS', default: 'false', doc: 'Also e-mail a receipt for every successful charge.' },
   { name: 'REBILL_OPERATOR_EMAIL', default: undefined, doc: 'Where rebill tells your team what needs a person: confirmed chargebacks and fraud returns, refunds that failed (default: `REBILL_SUPPORT_EMAIL`).' },
@@ -138,6 +139,7 @@ export interface Config {
     authLinkTtlMs: number;
     checkoutTtlMs: number;
     cardLinkTtlMs: number;
+    portalLinkTtlMs: number;
     authReminderMs: number;
     sendReceipts: boolean;
   };
@@ -255,6 +257,16 @@ export function loadConfig(env: Env = process.env): Config {
       return 1;
     }
     return Math.round(value * 3_600_000);
+  };
+
+  const minutes = (name: EnvName): number => {
+    const text = raw(name) ?? '';
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value <= 0 || value > 7 * 24 * 60) {
+      problems.push(`${name} must be a whole number of minutes from 1 to 10080 (a week) such as 60, got ${shown(name, text)}`);
+      return 60_000;
+    }
+    return value * 60_000;
   };
 
   const production = env.NODE_ENV === 'production';
@@ -411,6 +423,7 @@ export function loadConfig(env: Env = process.env): Config {
       authLinkTtlMs,
       checkoutTtlMs: hours('REBILL_CHECKOUT_TTL_HOURS'),
       cardLinkTtlMs: hours('REBILL_CARD_LINK_TTL_HOURS'),
+      portalLinkTtlMs: minutes('REBILL_PORTAL_LINK_TTL_MINUTES'),
       authReminderMs,
       sendReceipts: boolean('REBILL_SEND_RECEIPTS'),
     },

@@ -4,6 +4,7 @@ import { escapeControlCharacters } from '../lib/printable.ts';
 import { apiKeyCommand } from './api-key.command.ts';
 import { calendarCommand } from './calendar.command.ts';
 import { cardLinkCommand } from './card-link.command.ts';
+import { portalLinkCommand } from './portal-link.command.ts';
 import { cancelCommand } from './cancel.command.ts';
 import { collectCommand } from './collect.command.ts';
 import { EXIT_USAGE, UsageError, createContext, parseCommandArgs, reportError, type Command, type Output } from './command.ts';
@@ -30,6 +31,7 @@ export const COMMANDS: readonly Command[] = [
   resolveCommand,
   updateTokenCommand,
   cardLinkCommand,
+  portalLinkCommand,
   refundCommand,
   collectCommand,
   reconcileCommand,

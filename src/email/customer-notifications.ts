@@ -230,18 +230,34 @@ export async function queueDueReminders(tx: Tx, settings: NotificationSettings, 
 }
 
 /** The sign-up e-mail of a hosted checkout, queued in the enrolment's transaction. */
-export async function queueCheckoutEmail(
+export function queueCheckoutEmail(tx: Tx, settings: Pick<NotificationSettings, 'merchant'>, boss: PgBoss, sub: Subscription, link: LinkToSend, now: Date): Promise<void> {
+  return queueLinkEmail(tx, settings, boss, sub, 'checkout', link, now);
+}
+
+/** The self-service link a customer asked for, queued in the transaction that minted it. */
+export function queuePortalLinkEmail(tx: Tx, settings: Pick<NotificationSettings, 'merchant'>, boss: PgBoss, sub: Subscription, link: LinkToSend, now: Date): Promise<void> {
+  return queueLinkEmail(tx, settings, boss, sub, 'portal_link', link, now);
+}
+
+interface LinkToSend {
+  url: string;
+  expiresAt: Date;
+  id: number;
+}
+
+async function queueLinkEmail(
   tx: Tx,
   settings: Pick<NotificationSettings, 'merchant'>,
   boss: PgBoss,
   sub: Subscription,
-  link: { url: string; expiresAt: Date; id: number },
+  kind: 'checkout' | 'portal_link',
+  link: LinkToSend,
   now: Date,
 ): Promise<void> {
   const composed = composeMessage(
     { merchant: settings.merchant, customer: { firstName: sub.customer_first_name }, timezone: sub.timezone },
-    { kind: 'checkout', amount: { amountMinor: sub.amount_minor, currency: sub.currency }, product: sub.product_name, interval: sub.interval, firstPayment: true, link: link.url, expiresAt: link.expiresAt },
+    { kind, amount: { amountMinor: sub.amount_minor, currency: sub.currency }, product: sub.product_name, interval: sub.interval, firstPayment: kind === 'checkout', link: link.url, expiresAt: link.expiresAt },
   );
-  const ids = await queueMessages(tx, [{ subscriptionId: sub.id, transactionId: null, kind: 'checkout', to: sub.customer_email, ...composed, sendAfter: now, dedupeKey: `checkout:link:${link.id}` }]);
+  const ids = await queueMessages(tx, [{ subscriptionId: sub.id, transactionId: null, kind, to: sub.customer_email, ...composed, sendAfter: now, dedupeKey: `${kind === 'checkout' ? 'checkout' : 'portal'}:link:${link.id}` }]);
   await dispatchMessages(boss, tx, ids);
 }

@@ -30,6 +30,8 @@ export type CustomerMessage =
   | ({ kind: 'payment_failed'; declineClass: 'soft' | 'hard'; details: string | null; nextAttemptAt: Date | null; byLink?: boolean; cardLink?: string | null } & Plan)
   /** The sign-up link: the first purchase on the provider's hosted page, which stores the card. */
   | ({ kind: 'checkout'; link: string; expiresAt: Date } & Plan)
+  /** The magic link to the self-service page, sent on request. */
+  | ({ kind: 'portal_link'; link: string; expiresAt: Date } & Plan)
   | ({ kind: 'subscription_unpaid'; cardLink?: string | null } & Plan)
   | { kind: 'subscription_canceled'; product: string; canceledAt: Date }
   | ({ kind: 'receipt'; orderNumber: string; paidAt: Date; nextRenewalAt: Date | null } & Plan)
@@ -99,6 +101,21 @@ ${message.link}
 ${after}`,
         html`<p>${intro}</p>
 <p><a href="${message.link}" style="display:inline-block;padding:.6em 1.2em;background:#1a56db;color:#fff;text-decoration:none;border-radius:4px">${checkout ? 'Pay and start' : `Pay ${amount}`}</a></p>
+<p>Or open this address: <a href="${message.link}">${message.link}</a></p>
+<p>${after}</p>`,
+      );
+    }
+    case 'portal_link': {
+      const after = `The link works once, until ${when(message.expiresAt)}. If it has run out, ask us for a new one.`;
+      return build(
+        `Manage your ${merchant} subscription`,
+        `Here is your link to see and manage your subscription to ${planText}: your card, your payments and receipts, and cancelling.
+
+${message.link}
+
+${after}`,
+        html`<p>Here is your link to see and manage your subscription to <strong>${planText}</strong>: your card, your payments and receipts, and cancelling.</p>
+<p><a href="${message.link}" style="display:inline-block;padding:.6em 1.2em;background:#1a56db;color:#fff;text-decoration:none;border-radius:4px">Manage my subscription</a></p>
 <p>Or open this address: <a href="${message.link}">${message.link}</a></p>
 <p>${after}</p>`,
       );

@@ -150,6 +150,32 @@ describe('rebill card-link', () => {
   });
 });
 
+describe('rebill portal-link', () => {
+  it('prints a single-purpose self-service link, e-mails it with --send, and refuses a subscription that has ended', async () => {
+    const sub = await runCliJson<{ id: string }>(['enrol', ...ada(), '--first-paid-at', '2026-01-05T10:00:00Z'], env());
+    const link = await runCliJson<{ subscription_id: string; portal_url: string; expires_at: string; sent_to: string | null }>(['portal-link', sub.id], { ...env(), REBILL_PUBLIC_URL: 'https://billing.shop.test', REBILL_PORTAL_LINK_TTL_MINUTES: '15' });
+    expect(link).toMatchObject({ subscription_id: sub.id, sent_to: null });
+    expect(link.portal_url).toMatch(/^https:\/\/billing\.shop\.test\/account\/[A-Za-z0-9_-]{43}$/);
+    expect(Date.parse(link.expires_at) - Date.now()).toBeLessThanOrEqual(15 * 60_000);
+    const stored = await database.current.db.selectFrom('customer_links').select(['purpose', 'token_hash']).where('subscription_id', '=', sub.id).execute();
+    expect(stored).toEqual([expect.objectContaining({ purpose: 'portal' })]);
+    expect(stored[0]!.token_hash.toString('utf8')).not.toContain(link.portal_url.split('/').pop());
+
+    const sent = await runCliJson<{ portal_url: string; sent_to: string }>(['portal-link', sub.id, '--send'], env());
+    expect(sent.sent_to).toBe('ada@example.com');
+    const mails = await database.current.db.selectFrom('email_outbox').select(['kind', 'to_address', 'text_body']).where('subscription_id', '=', sub.id).execute();
+    expect(mails).toEqual([expect.objectContaining({ kind: 'portal_link', to_address: 'ada@example.com' })]);
+    expect(mails[0]!.text_body).toContain(sent.portal_url);
+
+    expect((await runCli(['portal-link', sub.id, '--help'], env())).code).toBe(0);
+    expect((await runCli(['portal-link'], env())).code).toBe(2);
+    await runCli(['cancel', sub.id], env());
+    const refused = await runCli(['portal-link', sub.id], env());
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/is canceled: there is nothing left for the customer to manage/);
+  });
+});
+
 describe('enrolling the same customer twice', () => {
   it('with one --external-id: one subscription; the repeat says "already enrolled" and exits 0', async () => {
     const args = [...ada(), '--external-id', 'shop-cus-1042'];

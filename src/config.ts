@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseDuration, parseDurationList } from './lib/durations.ts';
+import { INTERVALS, isInterval, type Interval } from './plans/billing-calendar.ts';
 import { emailAddressProblem } from './lib/email-address.ts';
 import { controlCharacterProblem } from './lib/printable.ts';
 import { credentialsIn, scrubSecrets, withoutCredentials } from './lib/secrets.ts';
@@ -60,7 +61,10 @@ export const ENV_VARS = [
   { name: 'REBILL_CARD_LINK_TTL_HOURS', default: '168', doc: 'How long a card-update link works (in decline and suspension e-mails, and from `rebill card-link`).' },
   { name: 'REBILL_PORTAL_LINK_TTL_MINUTES', default: '60', doc: 'How long a self-service page link (from `rebill portal-link` and e-mails) works before it is opened; opened once, it becomes a session of at most as long.' },
   { name: 'REBILL_AUTH_REMINDER_HOURS', default: '24', doc: 'When to remind a customer who has not completed 3-D Secure yet.' },
-  { name: 'REBILL_SEND_RECEIPTS', default: 'false', doc: 'Also e-mail a receipt for every successful charge.' },
+  { name: 'REBILL_SEND_RECEIPTS', default: 'false', doc: "Also e-mail a receipt for every successful charge: amount, period, order number, the card's last four where known, and the card-update link." },
+  { name: 'REBILL_RENEWAL_REMINDER_DAYS', default: '7', doc: 'How many days before a renewal the customer is reminded of it (amount, date, how to cancel), once per period; `0`: never.' },
+  { name: 'REBILL_RENEWAL_REMINDER_INTERVALS', default: 'year', doc: 'Which plans get the renewal reminder: a comma-separated list of `week`, `month`, `quarter`, `half-year`, `year` (Mastercard requires it for annual billing), or `off`.' },
+  { name: 'REBILL_CARD_EXPIRY_WARNING_DAYS', default: '30', doc: "How many days before the card on file expires (its expiry month's end, known from the QuickPay query) the customer is asked for a new card, once per card; `0`: never." },
   { name: 'REBILL_OPERATOR_EMAIL', default: undefined, doc: 'Where rebill tells your team what needs a person: confirmed chargebacks and fraud returns, refunds that failed (default: `REBILL_SUPPORT_EMAIL`).' },
   { name: 'REBILL_DOUBLE_PAYMENT', default: 'refund', doc: 'A period paid twice, or a payment after the subscription ended: `refund` the extra payment automatically (and tell the customer), or only `flag` it in the event log.' },
   { name: 'REBILL_STOP_ON_DISPUTE', default: 'true', doc: 'A confirmed chargeback or fraud return ends the subscription (no more renewals); `false` keeps renewing.' },
@@ -142,6 +146,8 @@ export interface Config {
     portalLinkTtlMs: number;
     authReminderMs: number;
     sendReceipts: boolean;
+    renewalReminder: { days: number; intervals: Interval[] } | null;
+    cardExpiryWarningDays: number | null;
   };
   renewals: {
     retryScheduleMs: number[];
@@ -426,6 +432,8 @@ export function loadConfig(env: Env = process.env): Config {
       portalLinkTtlMs: minutes('REBILL_PORTAL_LINK_TTL_MINUTES'),
       authReminderMs,
       sendReceipts: boolean('REBILL_SEND_RECEIPTS'),
+      renewalReminder: renewalReminderSetting(integer('REBILL_RENEWAL_REMINDER_DAYS', 0, 60), raw('REBILL_RENEWAL_REMINDER_INTERVALS') ?? 'year', problems),
+      cardExpiryWarningDays: integer('REBILL_CARD_EXPIRY_WARNING_DAYS', 0, 120) || null,
     },
     renewals: {
       retryScheduleMs: durationList('REBILL_RETRY_SCHEDULE'),
@@ -469,6 +477,18 @@ function adminKeySetting(value: string | undefined, problems: string[]): string 
     return null;
   }
   return key;
+}
+
+/** The reminder's days and the plan intervals it is sent for; null when either turns it off. */
+function renewalReminderSetting(days: number, text: string, problems: string[]): { days: number; intervals: Interval[] } | null {
+  if (text.toLowerCase() === 'off') return null;
+  const names = text.split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !isInterval(name));
+  if (!names.length || unknown.length) {
+    problems.push(`REBILL_RENEWAL_REMINDER_INTERVALS must be a comma-separated list of ${INTERVALS.join(', ')} (e.g. year or month,year), or off, got "${text.slice(0, 60)}"`);
+    return null;
+  }
+  return days > 0 ? { days, intervals: names as Interval[] } : null;
 }
 
 /** Five cron fields of digits, `*`, `/`, `,` and `-`, or `off`. */

@@ -22,6 +22,7 @@ import type { Db } from './db/connect.ts';
 import type { PgBoss } from 'pg-boss';
 import { customerNotifications, type NotificationSettings } from './email/customer-notifications.ts';
 import { emlFileTransport, smtpTransport, type MailTransport } from './email/transport.ts';
+import type { UpcomingNoticeSettings } from './email/upcoming-notices.ts';
 import { allFollowUps, type FollowUps } from './billing/commit.ts';
 import { webhookOutbox } from './webhooks/outbox.ts';
 
@@ -140,6 +141,11 @@ export function notificationSettings(config: Config): NotificationSettings {
     authReminderMs: config.email.authReminderMs,
     sendReceipts: config.email.sendReceipts,
   };
+}
+
+/** The notices the janitor sends ahead of time: renewal reminders and card-expiry warnings. */
+export function upcomingNoticeSettings(config: Config): NotificationSettings & UpcomingNoticeSettings {
+  return { ...notificationSettings(config), renewalReminder: config.email.renewalReminder, cardExpiryWarningDays: config.email.cardExpiryWarningDays };
 }
 
 export function mailTransport(config: Config): MailTransport {

@@ -12,9 +12,10 @@ import { displayMoney } from '../lib/money.ts';
 import { declineMessage } from '../payments/outcomes.ts';
 import { addLinkToken, claimDueReminders, closeLinksOfAttempts, closeLinksOfSubscriptions, createPaymentLink } from '../payment-links/payment-link.repo.ts';
 import { closeCustomerLinks, createCustomerLink, customerLinkUrl } from '../customer-links/customer-link.repo.ts';
-import type { Subscription } from '../db/database.ts';
+import type { PaymentMethod, Subscription } from '../db/database.ts';
+import { renewalAt } from '../plans/billing-calendar.ts';
 import { dispatchMessages } from './deliver-email.job.ts';
-import { composeMessage, type CustomerMessage, type MessageContext } from './messages.ts';
+import { composeMessage, type CustomerMessage, type ManageLink, type MessageContext } from './messages.ts';
 import { queueMessages, type NewOutboxMessage } from './outbox.repo.ts';
 
 export interface NotificationSettings {
@@ -38,10 +39,29 @@ const DEFAULT_CARD_LINK_TTL_MS = 7 * 24 * 3_600_000;
  * A card-update link for a subscription renewed by card token whose provider lets customers save
  * a card themselves; null otherwise (the e-mail then says to write to support).
  */
-async function cardLinkFor(tx: Tx, settings: NotificationSettings, sub: Subscription, now: Date): Promise<string | null> {
+export async function cardLinkFor(tx: Tx, settings: NotificationSettings, sub: Subscription, now: Date): Promise<string | null> {
   if (sub.collection_method !== 'card_token' || !settings.cardUpdates) return null;
   const { token } = await createCustomerLink(tx, { purpose: 'card_update', subscriptionId: sub.id, now, ttlMs: settings.cardLinkTtlMs ?? DEFAULT_CARD_LINK_TTL_MS });
   return customerLinkUrl(settings.publicUrl, 'card_update', token);
+}
+
+/**
+ * Where a receipt or reminder sends the customer to change their card; the card-update link until
+ * a self-service page exists (cancelling is then done by writing to support, and the e-mail says so).
+ */
+export async function manageLinkFor(tx: Tx, settings: NotificationSettings, sub: Subscription, now: Date): Promise<ManageLink | null> {
+  const url = await cardLinkFor(tx, settings, sub, now);
+  return url ? { url, canCancel: false } : null;
+}
+
+/** The subscription's card as this commit left it (a checkout's first card is saved in the same commit). */
+async function cardOnFile(tx: Tx, subscriptionId: string): Promise<Pick<PaymentMethod, 'card_last4'> | undefined> {
+  return tx
+    .selectFrom('subscriptions')
+    .innerJoin('payment_methods', 'payment_methods.id', 'subscriptions.payment_method_id')
+    .select('payment_methods.card_last4')
+    .where('subscriptions.id', '=', subscriptionId)
+    .executeTakeFirst();
 }
 
 const OPEN: readonly string[] = OPEN_CHARGE_STATUSES;
@@ -98,11 +118,24 @@ async function messageFor(tx: Tx, settings: NotificationSettings, record: Change
       key = `action_required:attempt:${attempt.id}`;
       break;
     }
-    case 'payment_succeeded':
+    case 'payment_succeeded': {
       if (!settings.sendReceipts || !attempt || record.flags.length) return null;
-      message = { kind: 'receipt', ...plan, orderNumber: attempt.reference, paidAt: now, nextRenewalAt: after.nextRenewalAt };
+      const card = await cardOnFile(tx, sub.id);
+      message = {
+        kind: 'receipt',
+        ...plan,
+        orderNumber: attempt.reference,
+        paidAt: now,
+        periodStart: renewalAt(after.plan, attempt.period),
+        periodEnd: renewalAt(after.plan, attempt.period + 1),
+        nextRenewalAt: after.nextRenewalAt,
+        cardLast4: card?.card_last4 ?? null,
+        manageLink: await manageLinkFor(tx, settings, sub, now),
+      };
+      // One receipt per paid charge, whichever writer (charge job, notice, query, resolve) records it.
       key = `receipt:attempt:${attempt.id}`;
       break;
+    }
     case 'payment_failed':
     case 'authentication_expired': {
       // At a counter the customer is there and sees the result; nothing is retried by itself.

@@ -2,7 +2,7 @@
  * The e-mails customers receive, as pure functions of their facts: a plain-text and an HTML part
  * for each, every value HTML-escaped, dates in the customer's own time zone.
  */
-import { formatWhen } from '../lib/customer-time.ts';
+import { formatDay, formatWhen } from '../lib/customer-time.ts';
 import { html, htmlPage, type SafeHtml } from '../lib/html.ts';
 import { displayMoney, type Money } from '../lib/money.ts';
 import type { Interval } from '../plans/billing-calendar.ts';
@@ -34,10 +34,21 @@ export type CustomerMessage =
   | ({ kind: 'portal_link'; link: string; expiresAt: Date } & Plan)
   | ({ kind: 'subscription_unpaid'; cardLink?: string | null } & Plan)
   | { kind: 'subscription_canceled'; product: string; canceledAt: Date }
-  | ({ kind: 'receipt'; orderNumber: string; paidAt: Date; nextRenewalAt: Date | null } & Plan)
+  /** `cardLast4` where the card's last four are known; `manageLink`: where the customer changes their card or subscription. */
+  | ({ kind: 'receipt'; orderNumber: string; paidAt: Date; periodStart: Date; periodEnd: Date; nextRenewalAt: Date | null; cardLast4: string | null; manageLink: ManageLink | null } & Plan)
+  /** Sent days before a renewal (card networks require it for annual billing): what, when, how to stop it. */
+  | ({ kind: 'renewal_reminder'; renewsAt: Date; manageLink: ManageLink | null } & Plan)
+  /** The card on file expires (`expiry` is `YYYY-MM`) before a coming renewal. */
+  | { kind: 'card_expiring'; product: string; cardLast4: string | null; expiry: string; cardLink: string | null }
   | { kind: 'refunded'; amount: Money; product: string; orderNumber: string; refundedAt: Date; automatic: 'double_payment' | 'paid_after_cancel' | null }
   /** To the merchant's own team, not a customer. */
   | { kind: 'operator_alert'; subject: string; text: string };
+
+/** Where the customer acts on their subscription: the self-service page (cancel too) or, without one, the card-update page. */
+export interface ManageLink {
+  url: string;
+  canCancel: boolean;
+}
 
 export interface ComposedMessage {
   subject: string;
@@ -177,11 +188,62 @@ ${message.cardLink}` : `To restart it, please write to ${supportEmail}.`}`,
     case 'receipt': {
       const amount = displayMoney(message.amount);
       const next = message.nextRenewalAt ? `Your next renewal is on ${when(message.nextRenewalAt)}.` : '';
+      const card = message.cardLast4 ? ` with the card ending ${message.cardLast4}` : '';
+      const period = `${when(message.periodStart)} to ${when(message.periodEnd)}`;
       return build(
         `Receipt: ${amount} paid to ${merchant}`,
-        `Thank you. We received ${amount} for ${planText} on ${when(message.paidAt)} (order ${message.orderNumber}). ${next}`,
-        html`<p>Thank you. We received <strong>${amount}</strong> for ${planText} on ${when(message.paidAt)} (order ${message.orderNumber}).</p><p>${next}</p>`,
+        `Thank you. We received ${amount}${card} for ${planText} on ${when(message.paidAt)}.
+
+Order number: ${message.orderNumber}
+Period: ${period}
+
+${next}
+
+${manageText(message.manageLink, supportEmail)}`,
+        html`<p>Thank you. We received <strong>${amount}</strong>${card} for ${planText} on ${when(message.paidAt)}.</p>
+<p>Order number: ${message.orderNumber}<br>Period: ${period}</p><p>${next}</p>${manageHtml(message.manageLink, supportEmail)}`,
+      );
+    }
+    case 'renewal_reminder': {
+      const amount = displayMoney(message.amount);
+      return build(
+        `Your ${merchant} subscription renews on ${formatDay(message.renewsAt, ctx.timezone)}: ${amount}`,
+        `Your subscription to ${planText} renews on ${when(message.renewsAt)}, when ${amount} is charged to your card on file.
+
+${manageText(message.manageLink, supportEmail)}`,
+        html`<p>Your subscription to <strong>${planText}</strong> renews on <strong>${when(message.renewsAt)}</strong>, when <strong>${amount}</strong> is charged to your card on file.</p>${manageHtml(message.manageLink, supportEmail)}`,
+      );
+    }
+    case 'card_expiring': {
+      const card = message.cardLast4 ? `The card ending ${message.cardLast4}` : 'The card';
+      const expires = cardExpiryText(message.expiry);
+      return build(
+        `Your card for ${merchant} expires ${expires}`,
+        `${card} that pays for ${message.product} expires ${expires}. To keep your subscription running, ${message.cardLink ? `save your new card here:
+${message.cardLink}` : `please write to ${supportEmail} to update your payment details.`}`,
+        html`<p>${card} that pays for <strong>${message.product}</strong> expires ${expires}.</p>
+<p>${message.cardLink ? html`To keep your subscription running, <a href="${message.cardLink}">save your new card</a>.</p><p>Or open this address: <a href="${message.cardLink}">${message.cardLink}</a>` : html`To keep your subscription running, please write to <a href="mailto:${supportEmail}">${supportEmail}</a> to update your payment details.`}</p>`,
       );
     }
   }
+}
+
+/** How the customer cancels or changes their card: only what the link really offers, support for the rest. */
+function manageText(link: ManageLink | null, supportEmail: string): string {
+  if (link?.canCancel) return `To change your card or cancel, open:\n${link.url}`;
+  const cancel = `To cancel, write to ${supportEmail} before the renewal date.`;
+  return link ? `To change your card, open:\n${link.url}\n\n${cancel}` : cancel;
+}
+
+function manageHtml(link: ManageLink | null, supportEmail: string): SafeHtml {
+  if (link?.canCancel) return html`<p>To change your card or cancel, <a href="${link.url}">manage your subscription</a>: ${link.url}</p>`;
+  const cancel = html`To cancel, write to <a href="mailto:${supportEmail}">${supportEmail}</a> before the renewal date.`;
+  return link ? html`<p>To change your card, <a href="${link.url}">save a new card</a>: ${link.url}</p><p>${cancel}</p>` : html`<p>${cancel}</p>`;
+}
+
+/** `2027-08` → "at the end of August 2027" (cards work through their expiry month). */
+function cardExpiryText(expiry: string): string {
+  const [year, month] = expiry.split('-').map(Number);
+  const name = new Date(Date.UTC(year!, month! - 1, 1)).toLocaleString('en-GB', { month: 'long', timeZone: 'UTC' });
+  return `at the end of ${name} ${year}`;
 }

@@ -6,9 +6,10 @@
 import type { PgBoss } from 'pg-boss';
 import { sql } from 'kysely';
 import type { Config } from '../config.ts';
-import { clockFrom, createEngine, followUpsFor, mailTransport, notificationSettings, openDatabase } from '../deps.ts';
+import { clockFrom, createEngine, followUpsFor, mailTransport, notificationSettings, openDatabase, upcomingNoticeSettings } from '../deps.ts';
 import { deliverMessage, sweepOutbox, type EmailJob } from '../email/deliver-email.job.ts';
 import { queueDueReminders } from '../email/customer-notifications.ts';
+import { queueUpcomingNotices } from '../email/upcoming-notices.ts';
 import { expireLinks } from '../payment-links/expire-links.ts';
 import { paymentLinkRoutes } from '../payment-links/redirect.ts';
 import { checkoutRoutes } from '../checkout/checkout-page.ts';
@@ -114,6 +115,7 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
           expiredCheckouts: await expireCheckouts(engine),
           businessNoticesConfirmed: await confirmBusinessNotices(engine),
           reminders: await db.transaction().execute((tx) => queueDueReminders(tx, notificationSettings(config), boss, clock.now())),
+          upcomingNotices: await db.transaction().execute((tx) => queueUpcomingNotices(tx, upcomingNoticeSettings(config), boss, clock.now())),
           ...(await sweepOutbox(mail)),
           idempotencyKeysForgotten: await forgetOldIdempotencyKeys(db, clock.now()),
         };

@@ -31,6 +31,14 @@ describe('configuration', () => {
     expect(config.renewals.maxCatchupPeriods).toBe(2);
   });
 
+  it('renewal reminders default to 7 days before yearly renewals; intervals are checked, and off or 0 turns them off', () => {
+    expect(loadConfig({}).email).toMatchObject({ renewalReminder: { days: 7, intervals: ['year'] }, cardExpiryWarningDays: 30 });
+    expect(loadConfig({ REBILL_RENEWAL_REMINDER_INTERVALS: 'month, year', REBILL_RENEWAL_REMINDER_DAYS: '3' }).email.renewalReminder).toEqual({ days: 3, intervals: ['month', 'year'] });
+    expect(loadConfig({ REBILL_RENEWAL_REMINDER_INTERVALS: 'off' }).email.renewalReminder).toBeNull();
+    expect(loadConfig({ REBILL_RENEWAL_REMINDER_DAYS: '0', REBILL_CARD_EXPIRY_WARNING_DAYS: '0' }).email).toMatchObject({ renewalReminder: null, cardExpiryWarningDays: null });
+    expect(problems({ REBILL_RENEWAL_REMINDER_INTERVALS: 'yearly' }).join('\n')).toMatch(/REBILL_RENEWAL_REMINDER_INTERVALS must be a comma-separated list of week, month, quarter, half-year, year .* got "yearly"/);
+  });
+
   it('reports every problem at once, each saying how to fix it', () => {
     const found = problems({
       OCEANPAYMENT_TIMEOUT_MS: 'soon',

@@ -44,6 +44,19 @@ export async function findCustomerLink(db: DbOrTx, purpose: CustomerLinkPurpose,
   return db.selectFrom('customer_links').selectAll().where('token_hash', '=', hashLinkToken(token)).where('purpose', '=', purpose).executeTakeFirst();
 }
 
+/** How many links of a purpose a subscription holds that still open (not closed, not expired). */
+export async function countOpenCustomerLinks(db: DbOrTx, subscriptionId: string, purpose: CustomerLinkPurpose, now: Date): Promise<number> {
+  const row = await db
+    .selectFrom('customer_links')
+    .select((eb) => eb.fn.countAll<string>().as('open'))
+    .where('subscription_id', '=', subscriptionId)
+    .where('purpose', '=', purpose)
+    .where('closed_at', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirstOrThrow();
+  return Number(row.open);
+}
+
 export async function recordCustomerLinkClick(db: DbOrTx, linkId: number, now: Date): Promise<number> {
   const row = await db
     .updateTable('customer_links')

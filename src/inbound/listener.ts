@@ -16,7 +16,8 @@ import { findSubscription } from '../subscriptions/subscription.repo.ts';
 import { GroupCommit } from '../lib/group-commit.ts';
 import { NOTICE_BODY_LIMIT, receiveNotices, type IncomingNotice, type NoticeReceipt } from './apply-notice.ts';
 import { insertNotices } from './notice.repo.ts';
-import { renderReturnPage } from './return-page.ts';
+import { renderReturnPage, returnVerdict, type ReturnPageInput } from './return-page.ts';
+import { offerCardUpdate } from './card-update-offer.ts';
 import { storableText, storedBody } from './stored-body.ts';
 
 /** How long the return page waits for the provider's answer before showing what is known. */
@@ -27,6 +28,8 @@ const LEGACY_PATHS: Readonly<Record<string, string>> = { oceanpayment: '/oceanpa
 
 export interface ListenerOptions {
   merchant: { name: string; supportEmail: string };
+  /** How long a card-update link offered on a declined return page works. */
+  cardLinkTtlMs: number;
   /** Asks the janitor to run now (a query or a confirmation is wanted). */
   pokeJanitor: () => void;
 }
@@ -136,12 +139,16 @@ async function handleReturn(engine: BillingEngine, provider: PaymentProvider, op
     current = (await findTransactionByReference(engine.db, reference)) ?? attempt;
   }
   const subscription = current ? await findSubscription(engine.db, current.subscription_id) : undefined;
-  return renderReturnPage({
+  const input: ReturnPageInput = {
     merchant: options.merchant,
     outcome: message.kind === 'payment_result' && verified ? message.outcome : null,
     attempt: current ?? null,
     nextAttemptAt: subscription?.next_attempt_at ?? null,
     timezone: subscription?.timezone ?? 'UTC',
     canceledAt: subscription?.status === 'canceled' ? subscription.canceled_at : null,
-  });
+  };
+  if (subscription && returnVerdict(input) === 'not_completed') {
+    input.cardUpdate = await offerCardUpdate(engine, provider, subscription, { now: engine.clock.now(), ttlMs: options.cardLinkTtlMs });
+  }
+  return renderReturnPage(input);
 }

@@ -20,7 +20,12 @@ export interface ReturnPageInput {
   timezone?: string;
   /** When the subscription was canceled, if it was: nothing more is due, whatever the bank says. */
   canceledAt?: Date | null;
+  /** For a payment not completed: a link to save another card, or why there is none to give. */
+  cardUpdate?: CardUpdateOffer;
 }
+
+/** What a declined customer can be offered: a fresh card-update link, or the one already sent. */
+export type CardUpdateOffer = { kind: 'link'; url: string } | { kind: 'sent_before' } | { kind: 'none' };
 
 export type ReturnVerdict = 'paid' | 'paid_after_cancel' | 'canceled' | 'confirming' | 'not_completed' | 'unknown';
 
@@ -71,13 +76,24 @@ a few moments. There is nothing more to do; your subscription continues once it 
       }. No money was taken.</p>
 <p>${
         input.nextAttemptAt
-          ? html`We will try again on ${formatWhen(input.nextAttemptAt, input.timezone ?? 'UTC')}. If your bank asks you to confirm it again, we will e-mail you a new link. If your card has changed, please contact us before then.`
-          : html`Please contact us to update your payment details.`
-      }</p>${help}`);
+          ? html`We will try again on ${formatWhen(input.nextAttemptAt, input.timezone ?? 'UTC')}. If your bank asks you to confirm it again, we will e-mail you a new link.`
+          : html`No further attempt is planned.`
+      }</p>${cardUpdateParagraph(input.cardUpdate)}${help}`);
     case 'unknown':
       return page(400, 'We could not read this result', html`<h1>We could not confirm this payment result</h1>
 <p>The result your browser brought back could not be verified. If you completed the payment, there is nothing more to do:
 ${name} confirms every payment directly with the bank.</p>${help}`);
+  }
+}
+
+function cardUpdateParagraph(offer: CardUpdateOffer | undefined): ReturnType<typeof html> {
+  switch (offer?.kind) {
+    case 'link':
+      return html`<p>If your card has changed or keeps being declined, <a href="${offer.url}">save another card</a>; the period due is then paid with it at once.</p>`;
+    case 'sent_before':
+      return html`<p>If your card has changed, use the "save another card" link we sent you (by e-mail or on the page you saw before).</p>`;
+    default:
+      return html`<p>If your card has changed, please contact us to update your payment details.</p>`;
   }
 }
 

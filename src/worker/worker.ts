@@ -150,7 +150,7 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
     const http = await startHttpServer(
       [
         ...operationsRoutes(db, metrics.registry, logger),
-        ...inboundRoutes(engine, { merchant: config.merchant, pokeJanitor: () => janitor.poke() }),
+        ...inboundRoutes(engine, { merchant: config.merchant, cardLinkTtlMs: config.email.cardLinkTtlMs, pokeJanitor: () => janitor.poke() }),
         ...paymentLinkRoutes({ db, clock, logger, providers: gateway.providers, merchant: config.merchant }),
         ...counterPageRoutes({ db, clock, merchant: config.merchant }),
         ...apiRoutes({ engine, boss, checkout: { ttlMs: config.email.checkoutTtlMs, merchant: config.merchant } }, { ratePerMinute: config.api.ratePerMinute }),

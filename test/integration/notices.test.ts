@@ -121,7 +121,7 @@ describe('the notice listener', () => {
   it('only when the notice cannot be stored (database down) is the answer 500, so the gateway retries', async () => {
     const broken = connectDatabase('postgres://nobody:nothing@127.0.0.1:1/none', { poolSize: 1 });
     const listener = await startHttpServer(
-      inboundRoutes({ ...h.engine, db: broken.db }, { merchant: { name: 'x', supportEmail: 'x@y.z' }, pokeJanitor: () => {} }),
+      inboundRoutes({ ...h.engine, db: broken.db }, { merchant: { name: 'x', supportEmail: 'x@y.z' }, cardLinkTtlMs: 3_600_000, pokeJanitor: () => {} }),
       0,
       silentLogger,
       '127.0.0.1',

@@ -210,6 +210,25 @@ describe('the page the customer comes back to', () => {
     expect(page.body).toMatch(/Tuesday 2 March 2027 at 01:00 \(Europe\/Paris\)/); // a day after the failure, in Paris
   });
 
+  it('after Fail: offers a link to save another card, and stops minting links when the signed return is replayed', async () => {
+    const sub = await threeDSecureSubscriber('3ds-return-card');
+    const [attempt] = await h.attempts(sub.id);
+    const failed = { order_number: attempt!.reference, order_currency: 'USD', order_amount: '9.99', payment_id: '9', payment_status: '0', payment_details: '80091:Cardholder failed 3D Secure authentication' };
+    await h.postNotice(h.signedNotice(failed));
+    const page = await returnWith(failed);
+    const link = /href="([^"]+\/card\/[A-Za-z0-9_-]+)"/.exec(page.body)?.[1];
+    expect(link, page.body).toBeDefined();
+    // The link opens this subscription's card page.
+    expect((await fetch(link!)).status).toBe(200);
+    // The same signed return, replayed, mints a bounded number of links, then points to the one given.
+    const replays = [];
+    for (let i = 0; i < 4; i += 1) replays.push(await returnWith(failed));
+    expect(replays.filter((r) => /\/card\//.test(r.body))).toHaveLength(2);
+    expect(replays.at(-1)!.body).toMatch(/use the "save another card" link we sent you/);
+    const open = await h.db.db.selectFrom('customer_links').select('id').where('subscription_id', '=', sub.id).where('purpose', '=', 'card_update').execute();
+    expect(open).toHaveLength(3);
+  });
+
   it('tells the truth for a canceled subscription: nothing is due, and a payment that went through anyway is to be refunded', async () => {
     const sub = await threeDSecureSubscriber('3ds-return-c');
     const [attempt] = await h.attempts(sub.id);

@@ -174,7 +174,7 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
     };
     state.listener = await startHttpServer(
       [
-        ...inboundRoutes(state.engine, { merchant: PUBLIC_SHOP, pokeJanitor: () => {} }),
+        ...inboundRoutes(state.engine, { merchant: PUBLIC_SHOP, cardLinkTtlMs: 7 * 24 * 3_600_000, pokeJanitor: () => {} }),
         ...paymentLinkRoutes({ db: database.current.db, clock, logger: silentLogger, providers: state.engine.providers, merchant: PUBLIC_SHOP }),
         ...checkoutRoutes(state.engine, { merchant: PUBLIC_SHOP }),
         ...cardUpdateRoutes(state.engine, { merchant: PUBLIC_SHOP }),

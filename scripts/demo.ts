@@ -4,8 +4,8 @@
  * Starts an embedded PostgreSQL in `.rebill/demo` (wiped first, so every run starts fresh), the
  * worker with its built-in sandbox gateway, enrols a handful of subscribers whose card tokens make
  * the sandbox behave in different ways, plays the customer who has to confirm a payment with 3-D
- * Secure, the one who pays a Glocash payment link, the one who signs up by hosted checkout and a
- * counter taking WeChat Pay by QR code, waits until everyone has settled, and prints what happened
+ * Secure, the one who pays a Glocash payment link, the one who signs up by hosted checkout, the one
+ * who saves a new card after a decline and a counter taking WeChat Pay by QR code, waits until everyone has settled, and prints what happened
  * to each of them.
  */
 import { randomUUID } from 'node:crypto';
@@ -100,6 +100,17 @@ const CAST: CastMember[] = [
     firstPaidAgo: { months: 1 },
     settled: (s) => s.status === 'unpaid',
     expected: 'unpaid',
+  },
+  {
+    key: 'margaret',
+    firstName: 'Margaret',
+    lastName: 'Hamilton',
+    card: 'reported lost or stolen (80040, a hard decline); she saves a new card herself from the link in the decline e-mail',
+    story: 'her renewal (M2) is declined for good; the e-mail carries a card-update link, she saves a new card on the gateway\'s card page, rebill confirms the new token with the gateway, disables the old one and charges the period again at once',
+    plan: { country: 'US', interval: 'month', amount: '12.50', currency: 'USD', quickpayId: 'hard-decline-margaret', timezone: 'America/Denver', product: 'Coffee of the month' },
+    firstPaidAgo: { months: 1 },
+    settled: (s) => s.status === 'active' && s.renewals_paid === 1,
+    expected: 'active with 1 renewal paid, on her new card',
   },
   {
     key: 'barbara',
@@ -277,6 +288,7 @@ async function run(config: Config, worker: RunningWorker): Promise<{ settled: bo
   await playTheThreeDSecureCustomer(config, 'grace@example.com', (line) => out(`${at(new Date())}  ${line}`));
   await playTheLinkCustomer(config, 'mei@example.com', (line) => out(`${at(new Date())}  ${line}`));
   await playTheCheckoutCustomer(config, 'katherine@example.com', (line) => out(`${at(new Date())}  ${line}`));
+  await playTheNewCardCustomer(config, 'margaret@example.com', (line) => out(`${at(new Date())}  ${line}`));
   await playTheCounter(worker, ids.get('wei')!, (line) => out(`${at(new Date())}  ${line}`));
 
   out(`${at(new Date())}  Waiting for everyone to settle (the last step is Edsger's dunning running out, about 10s after his decline)…`);
@@ -368,6 +380,25 @@ async function playTheCheckoutCustomer(config: Config, email: string, say: (line
   const returned = await fetch(back.action, { method: 'POST', body: new URLSearchParams(back.fields) });
   const heading = /<h1>([^<]*)<\/h1>/.exec(await returned.text())?.[1] ?? '(no heading)';
   say(`She pays with the sandbox card 4111 1111 1111 1111; her browser comes back to ${shorten(back.action)}, which says: "${unescapeHtml(heading)}". The gateway's notice brings her card token.`);
+}
+
+/**
+ * The customer's side of a card update: read the decline e-mail, open its card-update link (a
+ * rebill page), press its button (a signed form to the gateway's card page), save the new card
+ * there, and post the self-submitting form the gateway answers with back to rebill.
+ */
+async function playTheNewCardCustomer(config: Config, email: string, say: (line: string) => void): Promise<void> {
+  const { file, link } = await waitForActionRequiredEmail(config.email.outboxDir, email, 'payment_failed');
+  say(`Margaret's card was reported lost: rebill e-mailed her a card-update link (${relative(process.cwd(), file)}).`);
+  const rebillPage = formIn(await (await fetch(link)).text());
+  const gatewayPage = await fetch(rebillPage.action, { method: 'POST', body: new URLSearchParams(rebillPage.fields) });
+  say(`She opens ${shorten(link)} and presses its button: rebill posts a signed form to the gateway's card page ${shorten(rebillPage.action)}.`);
+  const cardForm = formIn(await gatewayPage.text());
+  const saved = await fetch(cardForm.action, { method: 'POST', body: new URLSearchParams({ ...cardForm.fields, card_number: '4111111111111111', expiry: '09/31', cvv: '123', action: 'save' }) });
+  const back = formIn(await saved.text(), 'return');
+  const returned = await fetch(back.action, { method: 'POST', body: new URLSearchParams(back.fields) });
+  const heading = /<h1>([^<]*)<\/h1>/.exec(await returned.text())?.[1] ?? '(no heading)';
+  say(`She saves the card 4111 1111 1111 1111; back at ${shorten(back.action)} rebill confirms the token with the gateway and says: "${unescapeHtml(heading)}".`);
 }
 
 /** The counter: a QR order for Wei's period, which his wallet (the sandbox's page) pays. */

@@ -1,9 +1,11 @@
 /**
  * The customer's own pages in a real browser: sign-up by hosted checkout through the sandbox's
  * card page to an active subscription whose renewal is charged with X2, and a declined card
- * replaced from the e-mailed link, the unpaid period then charged to the new card.
+ * replaced from the e-mailed link, the unpaid period then charged to the new card. Set
+ * REBILL_SCREENSHOT_DIR=docs to refresh the README's screenshots of these pages.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +16,10 @@ import { useHarness } from '../support/engine-harness.ts';
 if (!hasChromium) console.warn(`customer-pages.browser.test.ts skipped: needs Chromium at ${CHROMIUM_PATH}`);
 
 const h = useHarness('customer-pages', { notifications: {} });
+const SHOTS = process.env.REBILL_SCREENSHOT_DIR;
+const shot = async (page: Page, name: string) => {
+  if (SHOTS) await page.screenshot({ path: join(SHOTS, `customer-${name}.png`) });
+};
 
 describe.skipIf(!hasChromium)(`the customer's pages in a real browser (needs Chromium at ${CHROMIUM_PATH})`, () => {
   let browser: Browser;
@@ -38,6 +44,7 @@ describe.skipIf(!hasChromium)(`the customer's pages in a real browser (needs Chr
     page = await browser.newPage();
     await page.goto(enrolled.checkout!.url);
     expect(await page.textContent('h1')).toBe('Pay by card');
+    await shot(page, 'checkout-gateway');
     await page.getByLabel('Card number').fill(card);
     await page.getByLabel('Expiry (MM/YY)').fill('12/39');
     await page.getByLabel('Security code').fill('123');
@@ -53,6 +60,7 @@ describe.skipIf(!hasChromium)(`the customer's pages in a real browser (needs Chr
     h.clock.set('2027-09-10T08:00:00Z');
     const sub = await signUp('ada@example.com', '4111 1111 1111 1111');
     expect(await page.textContent('body')).toMatch(/Payment (received|being confirmed)/i);
+    await shot(page, 'checkout-return');
     h.clock.set('2027-10-10T08:00:00Z');
     expect(await h.chargeDue()).toBe(1);
     expect((await h.attempts(sub.id)).find((a) => a.period === 1)).toMatchObject({ status: 'succeeded', service_mode: 'M2' });
@@ -71,12 +79,14 @@ describe.skipIf(!hasChromium)(`the customer's pages in a real browser (needs Chr
 
     page = await browser.newPage();
     await page.goto(link);
+    await shot(page, 'card-update');
     await page.getByRole('button', { name: 'Continue to the secure card page' }).click();
     await page.getByLabel('Card number').fill('4111 1111 1111 1111');
     await page.getByLabel('Expiry (MM/YY)').fill('08/38');
     await page.getByLabel('Security code').fill('456');
     await Promise.all([page.waitForURL(`${link}/done`), page.getByRole('button', { name: 'Save card' }).click()]);
     expect(await page.textContent('h1')).toBe('Your new card is saved');
+    await shot(page, 'card-saved');
 
     const updated = await h.subscription(sub.id);
     expect(updated.quickpay_id).not.toBe(sub.quickpay_id);

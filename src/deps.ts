@@ -140,6 +140,7 @@ export function notificationSettings(config: Config): NotificationSettings {
     cardLinkTtlMs: config.email.cardLinkTtlMs,
     authReminderMs: config.email.authReminderMs,
     sendReceipts: config.email.sendReceipts,
+    portalLinks: { ttlMs: config.email.portalLinkTtlMs },
   };
 }
 

@@ -12,10 +12,11 @@ import { displayMoney } from '../lib/money.ts';
 import { declineMessage } from '../payments/outcomes.ts';
 import { addLinkToken, claimDueReminders, closeLinksOfAttempts, closeLinksOfSubscriptions, createPaymentLink } from '../payment-links/payment-link.repo.ts';
 import { closeCustomerLinks, createCustomerLink, customerLinkUrl } from '../customer-links/customer-link.repo.ts';
-import type { PaymentMethod, Subscription } from '../db/database.ts';
+import type { PaymentMethod, Subscription, SubscriptionStatus } from '../db/database.ts';
 import { renewalAt } from '../plans/billing-calendar.ts';
 import { dispatchMessages } from './deliver-email.job.ts';
-import { composeMessage, type CustomerMessage, type ManageLink, type MessageContext } from './messages.ts';
+import { composeMessage, WITHOUT_PORTAL_LINK, type CustomerMessage, type ManageLink, type MessageContext } from './messages.ts';
+import { issuePortalLink } from '../customer-links/portal-link.ts';
 import { queueMessages, type NewOutboxMessage } from './outbox.repo.ts';
 
 export interface NotificationSettings {
@@ -31,6 +32,19 @@ export interface NotificationSettings {
   cardUpdates?: boolean;
   /** How long a card-update link in a decline or suspension e-mail works (default 7 days). */
   cardLinkTtlMs?: number;
+  /** Customers have a self-service page: every e-mail carries a fresh link to it, working this long. */
+  portalLinks?: { ttlMs: number } | null;
+}
+
+/**
+ * Who the message is for and, when the self-service page is on and the subscription can still be
+ * managed (`status` as the change leaves it), a fresh single-use link to that page.
+ */
+export async function customerContext(tx: Tx, settings: NotificationSettings, sub: Subscription, status: SubscriptionStatus, kind: CustomerMessage['kind'], now: Date): Promise<MessageContext> {
+  const ctx: MessageContext = { merchant: settings.merchant, customer: { firstName: sub.customer_first_name }, timezone: sub.timezone };
+  if (!settings.portalLinks || WITHOUT_PORTAL_LINK.has(kind)) return ctx;
+  const issued = await issuePortalLink(tx, { ...sub, status }, { now, publicUrl: settings.publicUrl, ttlMs: settings.portalLinks.ttlMs, actor: 'email', reason: `in the ${kind} e-mail` });
+  return issued.kind === 'issued' ? { ...ctx, portal: { url: issued.url, expiresAt: issued.expiresAt } } : ctx;
 }
 
 const DEFAULT_CARD_LINK_TTL_MS = 7 * 24 * 3_600_000;
@@ -98,7 +112,7 @@ export function customerNotifications(settings: NotificationSettings, boss: PgBo
 }
 
 async function messageFor(tx: Tx, settings: NotificationSettings, record: ChangeRecord, now: Date): Promise<NewOutboxMessage | null> {
-  if (record.kind === 'refund') return refundMessage(settings, record, now);
+  if (record.kind === 'refund') return refundMessage(tx, settings, record, now);
   if (record.kind === 'dispute') return disputeAlert(settings, record, now);
   const { subscription: sub, charge: attempt, event, after } = record;
   if (!event) return null;
@@ -130,7 +144,7 @@ async function messageFor(tx: Tx, settings: NotificationSettings, record: Change
         periodEnd: renewalAt(after.plan, attempt.period + 1),
         nextRenewalAt: after.nextRenewalAt,
         cardLast4: card?.card_last4 ?? null,
-        manageLink: await manageLinkFor(tx, settings, sub, now),
+        manageLink: null,
       };
       // One receipt per paid charge, whichever writer (charge job, notice, query, resolve) records it.
       key = `receipt:attempt:${attempt.id}`;
@@ -178,7 +192,8 @@ async function messageFor(tx: Tx, settings: NotificationSettings, record: Change
       return null;
   }
   if (!message) return null;
-  const ctx: MessageContext = { merchant: settings.merchant, customer: { firstName: sub.customer_first_name }, timezone: sub.timezone };
+  const ctx = await customerContext(tx, settings, sub, after.status, message.kind, now);
+  if (message.kind === 'receipt' && !ctx.portal) message = { ...message, manageLink: await manageLinkFor(tx, settings, sub, now) };
   const composed = composeMessage(ctx, message);
   return {
     subscriptionId: sub.id,
@@ -192,7 +207,7 @@ async function messageFor(tx: Tx, settings: NotificationSettings, record: Change
 }
 
 /** A refund that went through: the customer sees the money coming back, and why. */
-function refundMessage(settings: NotificationSettings, record: Extract<ChangeRecord, { kind: 'refund' }>, now: Date): NewOutboxMessage | null {
+async function refundMessage(tx: Tx, settings: NotificationSettings, record: Extract<ChangeRecord, { kind: 'refund' }>, now: Date): Promise<NewOutboxMessage | null> {
   const { subscription: sub, refund, charge, automatic } = record;
   if (refund.status === 'failed') {
     // The customer is owed nothing new; the operator must look at a refund that did not go through.
@@ -201,7 +216,7 @@ function refundMessage(settings: NotificationSettings, record: Extract<ChangeRec
       `The refund ${refund.reference} of ${displayMoney({ amountMinor: refund.amount_minor, currency: refund.currency })} (order ${charge.reference}, subscription ${sub.id}) failed: ${refund.failure_reason ?? refund.provider_message ?? 'no reason given'}.${automatic ? ' rebill asked for it because the period was paid twice; it does not ask again by itself.' : ''}`);
   }
   const composed = composeMessage(
-    { merchant: settings.merchant, customer: { firstName: sub.customer_first_name }, timezone: sub.timezone },
+    await customerContext(tx, settings, sub, sub.status, 'refunded', now),
     { kind: 'refunded', amount: { amountMinor: refund.amount_minor, currency: refund.currency }, product: sub.product_name, orderNumber: charge.reference, refundedAt: now, automatic },
   );
   return { subscriptionId: sub.id, transactionId: refund.id, kind: 'refunded', to: sub.customer_email, ...composed, sendAfter: now, dedupeKey: `refunded:${refund.id}` };
@@ -236,10 +251,11 @@ export async function queueDueReminders(tx: Tx, settings: NotificationSettings, 
     const attempt = await tx.selectFrom('payment_transactions').selectAll().where('id', '=', link.transaction_id).executeTakeFirstOrThrow();
     const sub = await tx.selectFrom('subscriptions').selectAll().where('id', '=', link.subscription_id).executeTakeFirstOrThrow();
     const token = await addLinkToken(tx, link.id, now);
+    const kind = byLink(attempt) ? 'payment_due_reminder' : 'auth_reminder';
     const composed = composeMessage(
-      { merchant: settings.merchant, customer: { firstName: sub.customer_first_name }, timezone: sub.timezone },
+      await customerContext(tx, settings, sub, sub.status, kind, now),
       {
-        kind: byLink(attempt) ? 'payment_due_reminder' : 'auth_reminder',
+        kind,
         amount: { amountMinor: attempt.amount_minor, currency: attempt.currency },
         product: sub.product_name,
         interval: sub.interval,

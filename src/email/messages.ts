@@ -11,7 +11,14 @@ export interface MessageContext {
   merchant: { name: string; supportEmail: string };
   customer: { firstName: string };
   timezone: string;
+  /** The customer's self-service link, carried by every customer e-mail while the subscription can be managed. */
+  portal?: { url: string; expiresAt: Date } | null;
 }
+
+/** Messages that carry no self-service link: the link itself, a sign-up not paid yet, the team's alerts. */
+export const WITHOUT_PORTAL_LINK: ReadonlySet<CustomerMessage['kind']> = new Set(['portal_link', 'checkout', 'operator_alert']);
+/** Those that name it in their own words (where to change the card or cancel) rather than at the foot. */
+const PORTAL_IN_BODY: ReadonlySet<CustomerMessage['kind']> = new Set(['receipt', 'renewal_reminder']);
 
 interface Plan {
   amount: Money;
@@ -48,6 +55,8 @@ export type CustomerMessage =
 export interface ManageLink {
   url: string;
   canCancel: boolean;
+  /** When a single-use link stops working (the self-service link), to say so. */
+  expiresAt?: Date;
 }
 
 export interface ComposedMessage {
@@ -67,10 +76,16 @@ export function composeMessage(ctx: MessageContext, message: CustomerMessage): C
   const planText = 'interval' in message ? `${message.product} (${displayMoney(message.amount)}, ${EVERY[message.interval]})` : '';
   const payment = 'firstPayment' in message && message.firstPayment ? 'first payment' : 'renewal payment';
 
+  const portal = ctx.portal && !WITHOUT_PORTAL_LINK.has(message.kind) && !PORTAL_IN_BODY.has(message.kind) ? ctx.portal : null;
+  const portalText = portal ? `\n\nSee and manage your subscription (card, payments, cancelling): ${portal.url}\n(works once, until ${when(portal.expiresAt)})` : '';
+  const portalHtml = portal ? html`<p style="color:#555"><a href="${portal.url}">See and manage your subscription</a> (card, payments, cancelling); the link works once, until ${when(portal.expiresAt)}.</p>` : html``;
+  /** Receipts and reminders: the self-service page when there is one, which also cancels. */
+  const manage = (link: ManageLink | null): ManageLink | null => (ctx.portal ? { url: ctx.portal.url, canCancel: true, expiresAt: ctx.portal.expiresAt } : link);
+
   const build = (subject: string, textBody: string, htmlBody: SafeHtml): ComposedMessage => ({
     subject,
-    text: `${hello}\n\n${textBody.trim()}\n\n${signOff}\n`,
-    html: htmlPage(subject, html`<p>${hello}</p>${htmlBody}${help}`),
+    text: `${hello}\n\n${textBody.trim()}${portalText}\n\n${signOff}\n`,
+    html: htmlPage(subject, html`<p>${hello}</p>${htmlBody}${portalHtml}${help}`),
   });
 
   switch (message.kind) {
@@ -199,9 +214,9 @@ Period: ${period}
 
 ${next}
 
-${manageText(message.manageLink, supportEmail)}`,
+${manageText(manage(message.manageLink), supportEmail, when)}`,
         html`<p>Thank you. We received <strong>${amount}</strong>${card} for ${planText} on ${when(message.paidAt)}.</p>
-<p>Order number: ${message.orderNumber}<br>Period: ${period}</p><p>${next}</p>${manageHtml(message.manageLink, supportEmail)}`,
+<p>Order number: ${message.orderNumber}<br>Period: ${period}</p><p>${next}</p>${manageHtml(manage(message.manageLink), supportEmail, when)}`,
       );
     }
     case 'renewal_reminder': {
@@ -210,8 +225,8 @@ ${manageText(message.manageLink, supportEmail)}`,
         `Your ${merchant} subscription renews on ${formatDay(message.renewsAt, ctx.timezone)}: ${amount}`,
         `Your subscription to ${planText} renews on ${when(message.renewsAt)}, when ${amount} is charged to your card on file.
 
-${manageText(message.manageLink, supportEmail)}`,
-        html`<p>Your subscription to <strong>${planText}</strong> renews on <strong>${when(message.renewsAt)}</strong>, when <strong>${amount}</strong> is charged to your card on file.</p>${manageHtml(message.manageLink, supportEmail)}`,
+${manageText(manage(message.manageLink), supportEmail, when)}`,
+        html`<p>Your subscription to <strong>${planText}</strong> renews on <strong>${when(message.renewsAt)}</strong>, when <strong>${amount}</strong> is charged to your card on file.</p>${manageHtml(manage(message.manageLink), supportEmail, when)}`,
       );
     }
     case 'card_expiring': {
@@ -229,14 +244,16 @@ ${message.cardLink}` : `please write to ${supportEmail} to update your payment d
 }
 
 /** How the customer cancels or changes their card: only what the link really offers, support for the rest. */
-function manageText(link: ManageLink | null, supportEmail: string): string {
-  if (link?.canCancel) return `To change your card or cancel, open:\n${link.url}`;
+function manageText(link: ManageLink | null, supportEmail: string, when: (d: Date) => string): string {
+  if (link?.canCancel) return `To change your card or cancel, open:\n${link.url}${link.expiresAt ? `\n(works once, until ${when(link.expiresAt)}; after that, write to ${supportEmail})` : ''}`;
   const cancel = `To cancel, write to ${supportEmail} before the renewal date.`;
   return link ? `To change your card, open:\n${link.url}\n\n${cancel}` : cancel;
 }
 
-function manageHtml(link: ManageLink | null, supportEmail: string): SafeHtml {
-  if (link?.canCancel) return html`<p>To change your card or cancel, <a href="${link.url}">manage your subscription</a>: ${link.url}</p>`;
+function manageHtml(link: ManageLink | null, supportEmail: string, when: (d: Date) => string): SafeHtml {
+  if (link?.canCancel) {
+    return html`<p>To change your card or cancel, <a href="${link.url}">manage your subscription</a>: ${link.url}${link.expiresAt ? html` (works once, until ${when(link.expiresAt)}; after that, write to <a href="mailto:${supportEmail}">${supportEmail}</a>)` : ''}</p>`;
+  }
   const cancel = html`To cancel, write to <a href="mailto:${supportEmail}">${supportEmail}</a> before the renewal date.`;
   return link ? html`<p>To change your card, <a href="${link.url}">save a new card</a>: ${link.url}</p><p>${cancel}</p>` : html`<p>${cancel}</p>`;
 }

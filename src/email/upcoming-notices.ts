@@ -8,9 +8,9 @@ import type { PgBoss } from 'pg-boss';
 import { sql } from 'kysely';
 import type { Tx } from '../db/connect.ts';
 import type { Interval } from '../plans/billing-calendar.ts';
-import { cardLinkFor, manageLinkFor, type NotificationSettings } from './customer-notifications.ts';
+import { cardLinkFor, customerContext, manageLinkFor, type NotificationSettings } from './customer-notifications.ts';
 import { dispatchMessages } from './deliver-email.job.ts';
-import { composeMessage, type CustomerMessage } from './messages.ts';
+import { composeMessage, type CustomerMessage, type MessageContext } from './messages.ts';
 import { queueMessages, type NewOutboxMessage } from './outbox.repo.ts';
 import type { Subscription } from '../db/database.ts';
 
@@ -56,13 +56,14 @@ async function renewalReminders(tx: Tx, settings: NotificationSettings & Upcomin
     .execute();
   const messages: NewOutboxMessage[] = [];
   for (const sub of due) {
-    messages.push(compose(settings, sub, now, renewalReminderKey(sub), {
+    const ctx = await customerContext(tx, settings, sub, sub.status, 'renewal_reminder', now);
+    messages.push(compose(ctx, sub, now, renewalReminderKey(sub), {
       kind: 'renewal_reminder',
       amount: { amountMinor: sub.amount_minor, currency: sub.currency },
       product: sub.product_name,
       interval: sub.interval,
       renewsAt: sub.next_renewal_at!,
-      manageLink: await manageLinkFor(tx, settings, sub, now),
+      manageLink: ctx.portal ? null : await manageLinkFor(tx, settings, sub, now),
     }));
   }
   return messages;
@@ -91,7 +92,7 @@ async function cardExpiryWarnings(tx: Tx, settings: NotificationSettings & Upcom
     .execute();
   const messages: NewOutboxMessage[] = [];
   for (const row of due) {
-    messages.push(compose(settings, row, now, cardExpiringKey(row.method_id), {
+    messages.push(compose(await customerContext(tx, settings, row, row.status, 'card_expiring', now), row, now, cardExpiringKey(row.method_id), {
       kind: 'card_expiring',
       product: row.product_name,
       cardLast4: row.card_last4,
@@ -102,7 +103,7 @@ async function cardExpiryWarnings(tx: Tx, settings: NotificationSettings & Upcom
   return messages;
 }
 
-function compose(settings: NotificationSettings, sub: Subscription, now: Date, dedupeKey: string, message: CustomerMessage): NewOutboxMessage {
-  const composed = composeMessage({ merchant: settings.merchant, customer: { firstName: sub.customer_first_name }, timezone: sub.timezone }, message);
+function compose(ctx: MessageContext, sub: Subscription, now: Date, dedupeKey: string, message: CustomerMessage): NewOutboxMessage {
+  const composed = composeMessage(ctx, message);
   return { subscriptionId: sub.id, transactionId: null, kind: message.kind, to: sub.customer_email, ...composed, sendAfter: now, dedupeKey };
 }

@@ -75,7 +75,7 @@ export const PUBLIC_SHOP = { name: 'Tea & <Biscuits> Ltd', supportEmail: 'help@s
 
 export interface HarnessOptions {
   /** Tell customers (outbox, payment links) as the worker does; e-mails are written as .eml files. */
-  notifications?: { sendReceipts?: boolean };
+  notifications?: { sendReceipts?: boolean; portalLinks?: { ttlMs: number } };
   sandbox?: Partial<SandboxOptions>;
   /** More payment providers beside Oceanpayment (a provider written for a test). */
   extraProviders?: () => PaymentProvider[];
@@ -157,6 +157,7 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
       sendReceipts: options.notifications?.sendReceipts ?? false,
       operatorEmail: 'team@shop.test',
       cardUpdates: true,
+      portalLinks: options.notifications?.portalLinks ?? null,
     };
     state.engine = {
       followUps: customerNotifications(settings, state.boss),

@@ -44,7 +44,8 @@ export type CustomerMessage =
   /** `cardLast4` where the card's last four are known; `manageLink`: where the customer changes their card or subscription. */
   | ({ kind: 'receipt'; orderNumber: string; paidAt: Date; periodStart: Date; periodEnd: Date; nextRenewalAt: Date | null; cardLast4: string | null; manageLink: ManageLink | null } & Plan)
   /** Sent days before a renewal (card networks require it for annual billing): what, when, how to stop it. */
-  | ({ kind: 'renewal_reminder'; renewsAt: Date; manageLink: ManageLink | null } & Plan)
+  /** `byLink`: the period is paid by a payment link e-mailed then, not charged to a stored card. */
+  | ({ kind: 'renewal_reminder'; renewsAt: Date; byLink?: boolean; manageLink: ManageLink | null } & Plan)
   /** The card on file expires (`expiry` is `YYYY-MM`) before a coming renewal. */
   | { kind: 'card_expiring'; product: string; cardLast4: string | null; expiry: string; cardLink: string | null }
   | { kind: 'refunded'; amount: Money; product: string; orderNumber: string; refundedAt: Date; automatic: 'double_payment' | 'paid_after_cancel' | null }
@@ -221,12 +222,13 @@ ${manageText(manage(message.manageLink), supportEmail, when)}`,
     }
     case 'renewal_reminder': {
       const amount = displayMoney(message.amount);
+      const how = message.byLink ? `when we e-mail you a link to pay ${amount}` : `when ${amount} is charged to your card on file`;
       return build(
         `Your ${merchant} subscription renews on ${formatDay(message.renewsAt, ctx.timezone)}: ${amount}`,
-        `Your subscription to ${planText} renews on ${when(message.renewsAt)}, when ${amount} is charged to your card on file.
+        `Your subscription to ${planText} renews on ${when(message.renewsAt)}, ${how}.
 
 ${manageText(manage(message.manageLink), supportEmail, when)}`,
-        html`<p>Your subscription to <strong>${planText}</strong> renews on <strong>${when(message.renewsAt)}</strong>, when <strong>${amount}</strong> is charged to your card on file.</p>${manageHtml(manage(message.manageLink), supportEmail, when)}`,
+        html`<p>Your subscription to <strong>${planText}</strong> renews on <strong>${when(message.renewsAt)}</strong>, ${how}.</p>${manageHtml(manage(message.manageLink), supportEmail, when)}`,
       );
     }
     case 'card_expiring': {

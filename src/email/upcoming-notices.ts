@@ -63,6 +63,7 @@ async function renewalReminders(tx: Tx, settings: NotificationSettings & Upcomin
       product: sub.product_name,
       interval: sub.interval,
       renewsAt: sub.next_renewal_at!,
+      byLink: sub.collection_method === 'payment_link',
       manageLink: ctx.portal ? null : await manageLinkFor(tx, settings, sub, now),
     }));
   }

@@ -35,6 +35,29 @@ describe('customer e-mails', () => {
     expect(hard.text).toContain('cannot be charged again');
   });
 
+  it('a renewal reminder says how the renewal is paid and how to cancel, honestly for each kind of link', () => {
+    const reminder = { kind: 'renewal_reminder', ...plan, interval: 'year', renewsAt: new Date('2028-01-31T01:00:00Z'), manageLink: null } as const;
+    const byCard = composeMessage(ctx, reminder);
+    expect(byCard.subject).toBe("Your Ada's <Tea> & Co subscription renews on 31 January 2028: EUR 19.99");
+    expect(byCard.text).toContain('renews on Monday 31 January 2028 at 09:00 (Asia/Shanghai), when EUR 19.99 is charged to your card on file.');
+    expect(byCard.text).toContain('To cancel, write to help@tea.example before the renewal date.');
+    expect(composeMessage(ctx, { ...reminder, byLink: true }).text).toContain('when we e-mail you a link to pay EUR 19.99.');
+    const cardPage = composeMessage(ctx, { ...reminder, manageLink: { url: 'https://billing.example/card/abc', canCancel: false } }).text;
+    expect(cardPage).toContain('To change your card, open:\nhttps://billing.example/card/abc');
+    expect(cardPage).toContain('To cancel, write to help@tea.example');
+    const portal = composeMessage({ ...ctx, portal: { url: 'https://billing.example/account/xyz', expiresAt: new Date('2028-01-24T02:00:00Z') } }, reminder).text;
+    expect(portal).toContain('To change your card or cancel, open:\nhttps://billing.example/account/xyz\n(works once, until Monday 24 January 2028 at 10:00 (Asia/Shanghai); after that, write to help@tea.example)');
+    expect(portal.match(/account\/xyz/g)).toHaveLength(1);
+  });
+
+  it('a card-expiry warning names the month the card stops working and the card-update link', () => {
+    const warning = composeMessage(ctx, { kind: 'card_expiring', product: 'Tea club', cardLast4: '4242', expiry: '2027-09', cardLink: 'https://billing.example/card/abc' });
+    expect(warning.subject).toBe("Your card for Ada's <Tea> & Co expires at the end of September 2027");
+    expect(warning.text).toContain('The card ending 4242 that pays for Tea club expires at the end of September 2027.');
+    expect(warning.text).toContain('https://billing.example/card/abc');
+    expect(composeMessage(ctx, { kind: 'card_expiring', product: 'Tea club', cardLast4: null, expiry: '2027-09', cardLink: null }).text).toContain('please write to help@tea.example');
+  });
+
   it('a value cannot inject markup into the HTML part', () => {
     const evil = { ...ctx, customer: { firstName: '<script>alert(1)</script>' } };
     const { html } = composeMessage(evil, { kind: 'subscription_unpaid', ...plan });

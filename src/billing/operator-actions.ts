@@ -124,6 +124,11 @@ export function cancelSubscription(db: Db, id: string, atPeriodEnd: boolean, ctx
   return applyOperatorEvent(db, id, { type: 'cancel', atPeriodEnd }, ctx, undefined, atPeriodEnd ? undefined : (tx, row) => endCustomerSteps(tx, row, ctx));
 }
 
+/** Takes back a cancel at the period end before the period ends: the subscription renews as before. */
+export function undoCancel(db: Db, id: string, ctx: OperatorContext): Promise<Subscription> {
+  return applyOperatorEvent(db, id, { type: 'cancel_undone' }, ctx);
+}
+
 async function endCustomerSteps(tx: Tx, row: Subscription, ctx: OperatorContext): Promise<void> {
   const waiting = await tx.selectFrom('payment_transactions').select('id').where('subscription_id', '=', row.id).where('kind', '=', 'charge').where('status', '=', 'action_required').execute();
   await recordOutcomes(

@@ -214,6 +214,17 @@ export interface CustomerLinksTable {
   closed_reason: string | null;
 }
 
+/** A self-service page session: what an opened portal link became; only the cookie's hash is kept. */
+export interface PortalSessionsTable {
+  id: Generated<number>;
+  subscription_id: string;
+  link_id: number;
+  token_hash: Buffer;
+  created_at: Date;
+  expires_at: Date;
+  closed_at: Date | null;
+}
+
 export interface EventsTable {
   id: Generated<number>;
   subscription_id: string;
@@ -338,6 +349,7 @@ export interface Database {
   payment_links: PaymentLinksTable;
   payment_link_tokens: PaymentLinkTokensTable;
   customer_links: CustomerLinksTable;
+  portal_sessions: PortalSessionsTable;
   events: EventsTable;
   api_keys: ApiKeysTable;
   api_idempotency: ApiIdempotencyTable;
@@ -365,3 +377,4 @@ export type WebhookDelivery = Selectable<WebhookDeliveriesTable>;
 export type ReconciliationRun = Selectable<ReconciliationRunsTable>;
 export type ReconciliationItem = Selectable<ReconciliationItemsTable>;
 export type CustomerLink = Selectable<CustomerLinksTable>;
+export type PortalSession = Selectable<PortalSessionsTable>;

@@ -55,6 +55,7 @@ export interface EventCatalogue {
   charge_not_sent: TransitionData;
   canceled: TransitionData;
   cancel_scheduled: TransitionData;
+  cancel_undone: TransitionData;
   period_ended: TransitionData;
   unpaid: TransitionData;
   retry_requested: TransitionData;

@@ -40,6 +40,8 @@ export type SubscriptionEvent =
   | { type: 'authentication_expired'; period: number }
   | { type: 'charge_not_sent'; period: number }
   | { type: 'cancel'; atPeriodEnd: boolean }
+  /** A cancel at the period end taken back before the period ended: renewals go on. */
+  | { type: 'cancel_undone' }
   | { type: 'period_ended' }
   | { type: 'dunning_exhausted' }
   | { type: 'retry_requested' }
@@ -78,6 +80,7 @@ export const ALLOWED_FROM: Record<SubscriptionEvent['type'], readonly Subscripti
   authentication_expired: ANY,
   charge_not_sent: ANY,
   cancel: ['incomplete', 'active', 'past_due', 'unpaid'],
+  cancel_undone: ['active', 'past_due', 'unpaid'],
   period_ended: ['active'],
   dunning_exhausted: ['incomplete', 'past_due'],
   retry_requested: CHARGEABLE,
@@ -164,6 +167,13 @@ export function transition(
         return done({ cancelAtPeriodEnd: true });
       }
       return done({ status: 'canceled', canceledAt: now, nextAttemptAt: null, nextRenewalAt: null });
+
+    case 'cancel_undone':
+      if (!state.cancelAtPeriodEnd) return { ok: false, refusal: 'the subscription is not set to end at the period end' };
+      if (state.status === 'active' && state.nextRenewalAt && state.nextRenewalAt <= now) {
+        return { ok: false, refusal: `the period ended at ${state.nextRenewalAt.toISOString()}: the cancel has taken effect` };
+      }
+      return done({ cancelAtPeriodEnd: false });
 
     case 'period_ended':
       return done({ status: 'canceled', canceledAt: state.nextRenewalAt ?? now, nextAttemptAt: null, nextRenewalAt: null });

@@ -14,6 +14,7 @@ import { expireLinks } from '../payment-links/expire-links.ts';
 import { paymentLinkRoutes } from '../payment-links/redirect.ts';
 import { checkoutRoutes } from '../checkout/checkout-page.ts';
 import { cardUpdateRoutes } from '../card-update/card-page.ts';
+import { portalRoutes } from '../portal/portal-routes.ts';
 import { expireCheckouts } from '../checkout/expire-checkouts.ts';
 import { counterPageRoutes } from '../payment-links/counter-page.ts';
 import { send, startHttpServer, type Route } from '../http/server.ts';
@@ -156,6 +157,7 @@ export async function startWorker(config: Config, logger: Logger, options: Worke
         ...apiRoutes({ engine, boss, checkout: { ttlMs: config.email.checkoutTtlMs, merchant: config.merchant } }, { ratePerMinute: config.api.ratePerMinute }),
         ...checkoutRoutes(engine, { merchant: config.merchant }),
         ...cardUpdateRoutes(engine, { merchant: config.merchant }),
+        ...portalRoutes(engine, { merchant: config.merchant, sessionTtlMs: config.email.portalLinkTtlMs, cardLinkTtlMs: config.email.cardLinkTtlMs, boss }),
         ...adminRoutes({ db, clock, logger, operatorKey: config.adminKey, secureCookies: config.http.publicUrl.startsWith('https://') }),
       ],
       config.http.port,

@@ -39,6 +39,7 @@ import { emlFileTransport } from '../../src/email/transport.ts';
 import { paymentLinkRoutes } from '../../src/payment-links/redirect.ts';
 import { expireLinks } from '../../src/payment-links/expire-links.ts';
 import { checkoutRoutes } from '../../src/checkout/checkout-page.ts';
+import { portalRoutes } from '../../src/portal/portal-routes.ts';
 import { cardUpdateRoutes } from '../../src/card-update/card-page.ts';
 
 /** A charge as rows were named before payments were provider-neutral, beside the neutral names. */
@@ -85,6 +86,8 @@ export interface HarnessOptions {
   engineSecureCode?: string;
   start?: string;
   doublePayment?: 'refund' | 'flag';
+  /** Tries per minute of one self-service link, and from one address. */
+  portalLimits?: { perLink: number; perAddress: number };
 }
 
 export interface Harness {
@@ -179,6 +182,7 @@ export function useHarness(label: string, options: HarnessOptions = {}): Harness
         ...paymentLinkRoutes({ db: database.current.db, clock, logger: silentLogger, providers: state.engine.providers, merchant: PUBLIC_SHOP }),
         ...checkoutRoutes(state.engine, { merchant: PUBLIC_SHOP }),
         ...cardUpdateRoutes(state.engine, { merchant: PUBLIC_SHOP }),
+        ...portalRoutes(state.engine, { merchant: PUBLIC_SHOP, sessionTtlMs: 60 * 60_000, cardLinkTtlMs: 7 * 24 * 3_600_000, boss: state.boss, limits: options.portalLimits }),
       ],
       0,
       silentLogger,

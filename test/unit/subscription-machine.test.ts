@@ -118,6 +118,17 @@ describe('subscription machine', () => {
     expect(ended.status).toBe('canceled');
     expect(ended.canceledAt?.toISOString()).toBe('2027-02-28T09:00:00.000Z');
   });
+
+  it('a cancel at period end undone before the period ends renews as before; after it, the undo is refused', () => {
+    const marked = apply(active(), [{ type: 'cancel', atPeriodEnd: true }, '2027-02-20T00:00:00Z']);
+    const undone = apply(marked, [{ type: 'cancel_undone' }, '2027-02-21T00:00:00Z']);
+    expect(undone).toEqual(active());
+    expect(planCharge(undone, new Date('2027-02-28T09:00:00Z'), 2, false)).not.toEqual({ action: 'end_at_period_end' });
+    const late = transition(marked, { type: 'cancel_undone' }, new Date('2027-02-28T09:00:00Z'), policy);
+    expect(late).toEqual({ ok: false, refusal: 'the period ended at 2027-02-28T09:00:00.000Z: the cancel has taken effect' });
+    expect(transition(active(), { type: 'cancel_undone' }, new Date('2027-02-21T00:00:00Z'), policy)).toEqual({ ok: false, refusal: 'the subscription is not set to end at the period end' });
+    expect(transition(apply(marked, [{ type: 'period_ended' }, '2027-02-28T09:00:30Z']), { type: 'cancel_undone' }, new Date('2027-03-01T00:00:00Z'), policy).ok).toBe(false);
+  });
 });
 
 describe('planning a charge', () => {

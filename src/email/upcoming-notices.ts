@@ -72,19 +72,22 @@ async function renewalReminders(tx: Tx, settings: NotificationSettings & Upcomin
 
 async function cardExpiryWarnings(tx: Tx, settings: NotificationSettings & UpcomingNoticeSettings, now: Date): Promise<NewOutboxMessage[]> {
   if (settings.cardExpiryWarningDays === null) return [];
-  // A card works through the last day of its expiry month (UTC here: a day early is harmless).
-  const expiresAt = sql<Date>`(to_date(m.card_expiry || '-01', 'YYYY-MM-DD') + interval '1 month')::timestamp AT TIME ZONE 'UTC'`;
+  // A card works through the last day of its expiry month (UTC here: a day early is harmless): it is
+  // still valid now and stops before the warning horizon when its month is from now's up to the
+  // horizon's, exclusive. `YYYY-MM` compares as text, over the index of active cards.
+  const horizon = new Date(now.getTime() + settings.cardExpiryWarningDays * DAY_MS);
   const due = await tx
-    .selectFrom('subscriptions as s')
-    .innerJoin('payment_methods as m', 'm.id', 's.payment_method_id')
+    .selectFrom('payment_methods as m')
+    .innerJoin('subscriptions as s', 's.payment_method_id', 'm.id')
     .selectAll('s')
     .select(['m.id as method_id', 'm.card_last4', 'm.card_expiry'])
+    .where('m.status', '=', 'active')
+    .where('m.card_expiry', 'is not', null)
+    .where('m.card_expiry', '>=', monthOf(now))
+    .where('m.card_expiry', '<', monthOf(horizon))
+    .where('m.card_expiry', '~', '^[0-9]{4}-(0[1-9]|1[0-2])$')
     .where('s.status', 'in', ['active', 'past_due'])
     .where('s.cancel_at_period_end', '=', false)
-    .where('m.status', '=', 'active')
-    .where('m.card_expiry', '~', '^[0-9]{4}-(0[1-9]|1[0-2])$')
-    .where(expiresAt, '>', now)
-    .where(expiresAt, '<=', new Date(now.getTime() + settings.cardExpiryWarningDays * DAY_MS))
     .where(({ not, exists, selectFrom }) =>
       not(exists(selectFrom('email_outbox').select('id').where('dedupe_key', '=', sql<string>`'card_expiring:method:' || m.id`))),
     )
@@ -102,6 +105,11 @@ async function cardExpiryWarnings(tx: Tx, settings: NotificationSettings & Upcom
     }));
   }
   return messages;
+}
+
+/** `YYYY-MM` of an instant, in UTC. */
+function monthOf(instant: Date): string {
+  return instant.toISOString().slice(0, 7);
 }
 
 function compose(ctx: MessageContext, sub: Subscription, now: Date, dedupeKey: string, message: CustomerMessage): NewOutboxMessage {

@@ -48,6 +48,17 @@ describe('the self-service link in customer e-mails', () => {
     // The page itself cancels, so the receipt does not send the customer to support or to the card page.
     expect(receipt!.text_body).not.toContain('/card/');
     expect(receipt!.text_body).not.toContain('To cancel, write to');
+
+    // The receipt's link opens the customer's own page, once.
+    const link = `${h.publicUrl}/account/${inReceipt.token}`;
+    expect(await (await fetch(link)).text()).toContain('Open my account');
+    const opened = await fetch(link, { method: 'POST', headers: { origin: h.publicUrl }, redirect: 'manual' });
+    expect(opened.status).toBe(303);
+    const cookie = opened.headers.get('set-cookie')!.split(';')[0]!;
+    const page = await fetch(`${h.publicUrl}/account`, { headers: { cookie }, redirect: 'manual' });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain(sub.product_name);
+    expect((await fetch(link, { method: 'POST', headers: { origin: h.publicUrl }, redirect: 'manual' })).status).toBe(410);
   });
 
   it('a renewal reminder points at the page to cancel', async () => {

@@ -91,4 +91,21 @@ describe('rebill resolve', () => {
     const mail = await h.db.db.selectFrom('email_outbox').selectAll().where('subscription_id', '=', sub.id).execute();
     expect(mail).toEqual([expect.objectContaining({ kind: 'payment_failed', dedupe_key: `payment_failed:attempt:${claimed!.attempt.id}`, to_address: 'ada@example.com' })]);
   });
+
+  it('a payment it finds sends one receipt, with the self-service link, however often it is resolved', async () => {
+    h.clock.set('2027-03-01T00:00:00Z');
+    const sub = await h.enrol({ email: 'receipt-resolve@example.com', quickpayId: 'approve-resolve', firstPaidAt: '2027-01-31T09:00:00Z' });
+    const [claimed] = await claimCharges(h.db.db, [sub.id], h.claimContext());
+    // The gateway approved it; the worker "died" before recording the answer.
+    await h.oceanpayment.chargeToken!(renewalChargeRequest(claimed!.subscription, claimed!.attempt, claimed!.method, { notice: 'http://127.0.0.1:9/', return: 'http://127.0.0.1:9/' }));
+    const withReceipts = { ...env(), REBILL_SEND_RECEIPTS: 'true' };
+    const resolved = await runCliJson<{ changed: boolean; attempt: { status: string } }>(['resolve', sub.id], withReceipts);
+    expect(resolved).toMatchObject({ changed: true, attempt: { status: 'succeeded' } });
+    const again = await runCli(['resolve', sub.id], withReceipts);
+    expect(again.code).toBe(1);
+    const receipts = await h.db.db.selectFrom('email_outbox').selectAll().where('subscription_id', '=', sub.id).where('kind', '=', 'receipt').execute();
+    expect(receipts).toHaveLength(1);
+    expect(receipts[0]!.text_body).toContain(`Order number: ${claimed!.attempt.reference}`);
+    expect(receipts[0]!.text_body).toMatch(/To change your card or cancel, open:\nhttp:\/\/127\.0\.0\.1:\d+\/account\/[A-Za-z0-9_-]{43}/);
+  });
 });

@@ -57,7 +57,8 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy': `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`,
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // Not `no-referrer`: with it Chromium posts forms with `Origin: null`. Other sites still get no referrer.
+  'referrer-policy': 'same-origin',
   'cache-control': 'no-store',
 };
 

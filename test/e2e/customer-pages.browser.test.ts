@@ -7,10 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { enrolByCheckout } from '../../src/checkout/enrol-by-checkout.ts';
-import { CHROMIUM_PATH, hasChromium, launchChromium, saveScreenshot } from '../support/browser.ts';
+import { CHROMIUM_PATH, hasChromium, useChromium } from '../support/browser.ts';
 import { useHarness } from '../support/engine-harness.ts';
 
 if (!hasChromium) console.warn(`customer-pages.browser.test.ts skipped: needs Chromium at ${CHROMIUM_PATH}`);
@@ -22,19 +22,8 @@ const shot = async (page: Page, name: string) => {
 };
 
 describe.skipIf(!hasChromium)(`the customer's pages in a real browser (needs Chromium at ${CHROMIUM_PATH})`, () => {
-  let browser: Browser;
+  const browser = useChromium();
   let page: Page;
-
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterEach(async (test) => {
-    if (test.task.result?.state === 'fail' && page) await saveScreenshot(page, test.task.name);
-    await page?.close();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
 
   async function signUp(email: string, card: string) {
     const enrolled = await enrolByCheckout(h.db.db, {

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
@@ -48,4 +49,31 @@ export async function saveScreenshot(page: Page, testName: string): Promise<stri
     console.error(`could not take a screenshot for "${testName}": ${String(error)}`);
     return null;
   }
+}
+
+/**
+ * One browser for a test file: each test's pages are closed after it, and the last one it opened
+ * is saved as a screenshot when it fails.
+ */
+export function useChromium(): { newPage(): Promise<Page> } {
+  let browser: Browser | undefined;
+  const opened: Page[] = [];
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterEach(async (test) => {
+    const last = opened.at(-1);
+    if (test.task.result?.state === 'fail' && last) await saveScreenshot(last, test.task.name);
+    for (const page of opened.splice(0)) await page.close();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return {
+    async newPage() {
+      const page = await browser!.newPage();
+      opened.push(page);
+      return page;
+    },
+  };
 }

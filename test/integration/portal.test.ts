@@ -213,6 +213,28 @@ describe('the self-service page', () => {
     expect(await cardPage.text()).toMatch(/Update your card/);
   });
 
+  it('pay now: a past-due period is charged at once, and the page then shows it paid', async () => {
+    h.clock.set('2027-03-01T10:00:00Z');
+    const sub = await h.enrol({ email: 'payer@example.com', quickpayId: `decline-once-${Date.now()}`, firstPaidAt: '2027-03-01T10:00:00Z' });
+    h.clock.set('2027-04-01T10:00:01Z');
+    await h.chargeDue();
+    expect(await h.subscription(sub.id)).toMatchObject({ status: 'past_due' });
+    const cookie = await signIn(await mintLink(sub.id));
+    const page = await account(cookie);
+    expect(page.body).toContain('Pay USD 9.99 now');
+    expect(page.body).toContain('Payment due: the last payment did not go through');
+    expect(page.body).toContain('Declined: nothing was taken');
+
+    const paying = await submit(cookie, 'pay', { csrf: csrfOf(page.body) });
+    expect(paying).toMatchObject({ status: 303, location: '/account?done=payment_started' });
+    expect((await h.events(sub.id)).find((e) => e.type === 'retry_requested')).toMatchObject({ actor: 'customer' });
+    expect(await h.chargeDue()).toBeGreaterThan(0);
+    expect(await h.subscription(sub.id)).toMatchObject({ status: 'active', renewals_paid: 1 });
+    const after = await account(cookie);
+    expect(after.body).toContain('<dt>Status</dt><dd>Active</dd>');
+    expect(after.body).not.toContain('>Pay USD');
+  });
+
   it('limits how often one link is tried', async () => {
     const sub = await subscriber('babbage@example.com');
     const link = await mintLink(sub.id);

@@ -20,6 +20,16 @@ describe('customer e-mails', () => {
     expect(html).not.toContain('<b>club</b>');
   });
 
+  it('the self-service link e-mail gives the link, that it works once, and until when in the customer\'s zone, escaped in HTML', () => {
+    const { subject, text, html } = composeMessage(ctx, { kind: 'portal_link', ...plan, link: 'https://billing.example/account/abc', expiresAt: new Date('2027-03-04T00:00:00Z') });
+    expect(subject).toBe("Manage your Ada's <Tea> & Co subscription");
+    expect(text).toContain('https://billing.example/account/abc');
+    expect(text).toContain('works once, until Thursday 4 March 2027 at 08:00 (Asia/Shanghai)');
+    expect(html).toContain('href="https://billing.example/account/abc"');
+    expect(html).toContain('Tea &lt;b&gt;club&lt;/b&gt;');
+    expect(html).not.toContain('<b>club</b>');
+  });
+
   it('says "first payment" for a first purchase and "renewal payment" otherwise', () => {
     const base = { kind: 'payment_failed', ...plan, declineClass: 'soft', details: null, nextAttemptAt: null } as const;
     expect(composeMessage(ctx, { ...base, firstPayment: true }).text).toContain('The first payment for');

@@ -261,6 +261,21 @@ describe('rebill cancel', () => {
     expect(marked).toMatchObject({ status: 'active', cancel_at_period_end: true, next_renewal_at: '2026-11-30T12:00:00.000Z' });
   });
 
+  it('--undo takes back a cancel at the period end before it ends; a second undo, or with --at-period-end, is refused', async () => {
+    const sub = await runCliJson<{ id: string; next_renewal_at: string }>(['enrol', ...ada(), '--first-paid-at', new Date(Date.now() - 86_400_000).toISOString()], env());
+    await runCliJson(['cancel', sub.id, '--at-period-end'], env());
+    const undone = await runCliJson(['cancel', sub.id, '--undo', '--reason', 'customer changed their mind'], env());
+    expect(undone).toMatchObject({ status: 'active', cancel_at_period_end: false, next_renewal_at: sub.next_renewal_at });
+    const again = await runCli(['cancel', sub.id, '--undo'], env());
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/not set to end at the period end/);
+    const both = await runCli(['cancel', sub.id, '--undo', '--at-period-end'], env());
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--undo takes back a cancel at the period end/);
+    const shown = await runCliJson<{ events: { type: string; reason: string | null }[] }>(['show', sub.id], env());
+    expect(shown.events.map((e) => e.type)).toEqual(['enrolled', 'cancel_scheduled', 'cancel_undone']);
+  });
+
   it('says so when the id is unknown, and changes nothing', async () => {
     const before = await counts();
     const unknown = await runCli(['cancel', '0b6f3c1e-8a57-4c3e-9d3f-2f1a6c0e9b7d'], env());

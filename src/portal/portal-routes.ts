@@ -78,7 +78,8 @@ async function linkState(portal: Portal, req: IncomingMessage, token: string): P
   const address = req.socket.remoteAddress ?? 'unknown';
   const nowMs = Date.now();
   // Both counters advance on every try, so one address cannot spread guesses over many links.
-  const allowed = [portal.perAddress.allow(address, nowMs), portal.perLink.allow(token, nowMs)];
+  // A link is 43 characters: longer keys are cut so a flood of long paths cannot fill memory.
+  const allowed = [portal.perAddress.allow(address, nowMs), portal.perLink.allow(token.slice(0, 64), nowMs)];
   if (allowed.includes(false)) return 'too_many';
   const link = await findCustomerLink(portal.engine.db, 'portal', token);
   const subscription = link && (await findSubscription(portal.engine.db, link.subscription_id));

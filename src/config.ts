@@ -61,7 +61,7 @@ export const ENV_VARS = [
   { name: 'REBILL_CARD_LINK_TTL_HOURS', default: '168', doc: 'How long a card-update link works (in decline and suspension e-mails, and from `rebill card-link`).' },
   { name: 'REBILL_PORTAL_LINK_TTL_MINUTES', default: '60', doc: 'How long a self-service page link (from `rebill portal-link` and e-mails) works before it is opened; opened once, it becomes a session of at most as long.' },
   { name: 'REBILL_AUTH_REMINDER_HOURS', default: '24', doc: 'When to remind a customer who has not completed 3-D Secure yet.' },
-  { name: 'REBILL_SEND_RECEIPTS', default: 'false', doc: "Also e-mail a receipt for every successful charge: amount, period, order number, the card's last four where known, and the card-update link." },
+  { name: 'REBILL_SEND_RECEIPTS', default: 'true', doc: "E-mail a receipt for every successful charge: amount, period, order number, the card's last four where known, and the self-service link to change the card or cancel." },
   { name: 'REBILL_RENEWAL_REMINDER_DAYS', default: '7', doc: 'How many days before a renewal the customer is reminded of it (amount, date, how to cancel), once per period; `0`: never.' },
   { name: 'REBILL_RENEWAL_REMINDER_INTERVALS', default: 'year', doc: 'Which plans get the renewal reminder: a comma-separated list of `week`, `month`, `quarter`, `half-year`, `year` (Mastercard requires it for annual billing), or `off`.' },
   { name: 'REBILL_CARD_EXPIRY_WARNING_DAYS', default: '30', doc: "How many days before the card on file expires (its expiry month's end, known from the QuickPay query) the customer is asked for a new card, once per card; `0`: never." },

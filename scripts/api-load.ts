@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { freePort } from '../src/lib/ports.ts';
-import { createBenchDatabase } from './lib/bench-database.ts';
+import { cleanupStack, createBenchDatabase, log } from './lib/bench-database.ts';
 import { startRebillProcess, startWorkerProcess } from './lib/rebill-process.ts';
 import { seedDueSubscriptions } from './lib/seed.ts';
 
@@ -51,15 +51,7 @@ const seconds = Number(options.seconds);
 const clients = Number(options.clients);
 const renewing = Number(options.renewing);
 
-function log(message: string): void {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-}
-
-const cleanups: (() => Promise<unknown>)[] = [];
-async function cleanUp(): Promise<void> {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-}
-process.on('SIGINT', () => void cleanUp().then(() => process.exit(130)));
+const { cleanups, cleanUp } = cleanupStack();
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : 0;

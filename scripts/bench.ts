@@ -21,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { freePort } from '../src/lib/ports.ts';
-import { createBenchDatabase } from './lib/bench-database.ts';
+import { cleanupStack, createBenchDatabase, log } from './lib/bench-database.ts';
 import { cpuSeconds, peakRssBytes, startRebillProcess, startWorkerProcess, type WorkerProcess } from './lib/rebill-process.ts';
 import { referenceBound } from './lib/reference-bound.ts';
 import { summariseProfiles } from './lib/cpu-profile.ts';
@@ -100,15 +100,7 @@ function parseMix(spec: string): [MixKind, number][] {
   return entries.map(([k, v]) => [k, v / total]);
 }
 
-function log(message: string): void {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-}
-
-const cleanups: (() => Promise<unknown>)[] = [];
-async function cleanUp(): Promise<void> {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-}
-process.on('SIGINT', () => void cleanUp().then(() => process.exit(130)));
+const { cleanups, cleanUp } = cleanupStack();
 
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'rebill-bench-'));

@@ -10,6 +10,24 @@ import { prepareDatabase } from '../../src/jobs/prepare-database.ts';
 
 export type Cleanups = (() => Promise<unknown>)[];
 
+/** A benchmark's progress line on stderr, stamped with the time of day. */
+export function log(message: string): void {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+/**
+ * What a benchmark set up, undone in reverse order at its end, and on Ctrl-C too (the embedded
+ * server's lease and the scratch database must not outlive the run).
+ */
+export function cleanupStack(): { cleanups: Cleanups; cleanUp: () => Promise<void> } {
+  const cleanups: Cleanups = [];
+  const cleanUp = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  };
+  process.on('SIGINT', () => void cleanUp().then(() => process.exit(130)));
+  return { cleanups, cleanUp };
+}
+
 export interface BenchDatabase {
   readonly name: string;
   readonly url: string;

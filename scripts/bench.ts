@@ -169,6 +169,8 @@ async function main(): Promise<void> {
       OCEANPAYMENT_TIMEOUT_MS: '30000',
       LOG_LEVEL: 'warn',
       ...(process.env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : {}),
+      // Receipts are on by default; runs before them are compared with REBILL_SEND_RECEIPTS=false.
+      ...(process.env.REBILL_SEND_RECEIPTS ? { REBILL_SEND_RECEIPTS: process.env.REBILL_SEND_RECEIPTS } : {}),
     }, profiling);
     workers.push(worker);
     cleanups.push(() => worker.stop());

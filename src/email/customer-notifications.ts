@@ -170,7 +170,8 @@ async function messageFor(tx: Tx, settings: NotificationSettings, record: Change
           : (attempt.provider_message ? declineMessage(attempt.provider_message) : null),
         nextAttemptAt: after.nextAttemptAt,
         byLink: byLink(attempt),
-        cardLink: hard && !byLink(attempt) ? await cardLinkFor(tx, settings, sub, now) : null,
+        // Hard or soft: a customer whose card changed fixes it now rather than after the retries.
+        cardLink: event.type === 'payment_failed' && !byLink(attempt) ? await cardLinkFor(tx, settings, sub, now) : null,
       };
       key = `payment_failed:attempt:${attempt.id}`;
       break;

@@ -33,7 +33,7 @@ export type CustomerMessage =
   /** A period collected by payment link: the link to pay it, and its reminder. */
   | ({ kind: 'payment_due' | 'payment_due_reminder'; link: string; expiresAt: Date } & Plan)
   /** `byLink`: the period is collected by payment link, so a retry is a new link, not a new charge. */
-  /** `cardLink`: where the customer saves another card (hard declines of a card token). */
+  /** `cardLink`: where the customer saves another card (declines of a card token). */
   | ({ kind: 'payment_failed'; declineClass: 'soft' | 'hard'; details: string | null; nextAttemptAt: Date | null; byLink?: boolean; cardLink?: string | null } & Plan)
   /** The sign-up link: the first purchase on the provider's hosted page, which stores the card. */
   | ({ kind: 'checkout'; link: string; expiresAt: Date } & Plan)
@@ -166,9 +166,12 @@ ${message.cardLink}` : `To keep your subscription, please write to ${supportEmai
         `Your ${amount} payment to ${merchant} did not go through`,
         `The ${payment} for ${planText} did not go through${reason}. No money was taken.
 
-${next ? (message.byLink ? `We will send you a new payment link on ${next}.` : `We will try again on ${next}. If your card has changed, please let us know before then.`) : 'Please contact us to keep your subscription.'}`,
+${next ? (message.byLink ? `We will send you a new payment link on ${next}.` : `We will try again on ${next}.`) : 'Please contact us to keep your subscription.'}${
+  message.cardLink ? `\n\nIf your card has changed, save the new one here and the payment is charged to it at once:\n${message.cardLink}` : next && !message.byLink ? ' If your card has changed, please let us know before then.' : ''}`,
         html`<p>The ${payment} for <strong>${planText}</strong> did not go through${reason}. No money was taken.</p>
-<p>${next ? (message.byLink ? html`We will send you a new payment link on <strong>${next}</strong>.` : html`We will try again on <strong>${next}</strong>. If your card has changed, please let us know before then.`) : 'Please contact us to keep your subscription.'}</p>`,
+<p>${next ? (message.byLink ? html`We will send you a new payment link on <strong>${next}</strong>.` : html`We will try again on <strong>${next}</strong>.`) : 'Please contact us to keep your subscription.'}${
+  message.cardLink ? '' : next && !message.byLink ? ' If your card has changed, please let us know before then.' : ''}</p>${
+  message.cardLink ? html`<p>If your card has changed, <a href="${message.cardLink}">save the new one</a> and the payment is charged to it at once.</p>` : ''}`,
       );
     }
     case 'subscription_unpaid':

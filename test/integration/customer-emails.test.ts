@@ -22,6 +22,10 @@ describe('what customers are told', () => {
     // First retry a day later: 2027-03-02T00:00Z is 19:00 on Monday 1 March in New York.
     expect(sent[0]!.text_body).toMatch(/We will try again on Monday 1 March 2027 at 19:00 \(America\/New_York\)/);
     expect(sent[0]!.text_body).toMatch(/Not sufficient funds/);
+    // A customer whose card changed need not wait for the retries: the e-mail carries a card-update link.
+    const cardLink = /If your card has changed, save the new one here[^\n]*\n(http\S+\/card\/[A-Za-z0-9_-]+)/.exec(sent[0]!.text_body)?.[1];
+    expect(cardLink, sent[0]!.text_body).toBeDefined();
+    expect((await fetch(cardLink!)).status).toBe(200);
     for (const days of [1, 3, 5, 7]) {
       h.clock.set(new Date(Date.parse('2027-03-01T00:00:00Z') + days * DAY_MS));
       await h.chargeDue();

@@ -215,6 +215,8 @@ describe('the page the customer comes back to', () => {
     const [attempt] = await h.attempts(sub.id);
     const failed = { order_number: attempt!.reference, order_currency: 'USD', order_amount: '9.99', payment_id: '9', payment_status: '0', payment_details: '80091:Cardholder failed 3D Secure authentication' };
     await h.postNotice(h.signedNotice(failed));
+    const cardLinks = () => h.db.db.selectFrom('customer_links').select('id').where('subscription_id', '=', sub.id).where('purpose', '=', 'card_update').execute();
+    const sentByEmail = (await cardLinks()).length; // the decline e-mail carries one too
     const page = await returnWith(failed);
     const link = /href="([^"]+\/card\/[A-Za-z0-9_-]+)"/.exec(page.body)?.[1];
     expect(link, page.body).toBeDefined();
@@ -223,10 +225,9 @@ describe('the page the customer comes back to', () => {
     // The same signed return, replayed, mints a bounded number of links, then points to the one given.
     const replays = [];
     for (let i = 0; i < 4; i += 1) replays.push(await returnWith(failed));
-    expect(replays.filter((r) => /\/card\//.test(r.body))).toHaveLength(2);
+    expect(replays.filter((r) => /\/card\//.test(r.body))).toHaveLength(3 - sentByEmail - 1);
     expect(replays.at(-1)!.body).toMatch(/use the "save another card" link we sent you/);
-    const open = await h.db.db.selectFrom('customer_links').select('id').where('subscription_id', '=', sub.id).where('purpose', '=', 'card_update').execute();
-    expect(open).toHaveLength(3);
+    expect(await cardLinks()).toHaveLength(3);
   });
 
   it('tells the truth for a canceled subscription: nothing is due, and a payment that went through anyway is to be refunded', async () => {

@@ -40,6 +40,11 @@ describe('customer e-mails', () => {
     const soft = composeMessage(ctx, { kind: 'payment_failed', ...plan, declineClass: 'soft', details: 'Not sufficient funds', nextAttemptAt: new Date('2027-03-02T00:00:00Z') });
     expect(soft.text).toContain('We will try again on Tuesday 2 March 2027 at 08:00 (Asia/Shanghai)');
     expect(soft.text).toContain('No money was taken');
+    expect(soft.text).toContain('If your card has changed, please let us know before then.');
+    const withLink = composeMessage(ctx, { kind: 'payment_failed', ...plan, declineClass: 'soft', details: null, nextAttemptAt: new Date('2027-03-02T00:00:00Z'), cardLink: 'https://billing.example/card/abc' });
+    expect(withLink.text).toContain('If your card has changed, save the new one here and the payment is charged to it at once:\nhttps://billing.example/card/abc');
+    expect(withLink.text).not.toContain('please let us know');
+    expect(withLink.html).toContain('<a href="https://billing.example/card/abc">save the new one</a>');
     const hard = composeMessage(ctx, { kind: 'payment_failed', ...plan, declineClass: 'hard', details: 'Lost or stolen card', nextAttemptAt: null });
     expect(hard.subject).toMatch(/please use another card/);
     expect(hard.text).toContain('cannot be charged again');
